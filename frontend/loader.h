@@ -1,0 +1,150 @@
+/*
+ * Internals of the ONNX frontend, shared by its .c files and kept out of
+ * frontend.h because they use the protobuf-c types generated from
+ * onnx.proto.  Sections follow the .c files that define them.
+ */
+#ifndef ONNXC_FRONTEND_LOADER_H
+#define ONNXC_FRONTEND_LOADER_H
+
+#include "onnx.pb-c.h"
+
+#include "frontend.h"
+
+/* ---- names.c: name tables and made-up names ---- */
+
+/* A hash table from strings (copied) to value indices. */
+struct fe_name_map {
+    char **keys;
+    int32_t *vals;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
+};
+
+void fe_name_map_free(struct fe_name_map *m);
+/* The value mapped to key, or IR_NONE. */
+int32_t fe_name_map_get(const struct fe_name_map *m, const char *key);
+/* Map key to val, replacing an earlier mapping. */
+void fe_name_map_put(struct fe_name_map *m, const char *key, int32_t val);
+
+struct fe_loader;
+/* Reserve and return (malloc'd) a value name based on base, made unique. */
+char *fe_unique_name(struct fe_loader *ld, const char *base);
+
+/* ---- model.c: the state of one load ---- */
+
+/* A value that a node read before any node defined it. */
+struct fe_forward_ref {
+    int32_t value;
+    int32_t op;  /* the first op that read it; IR_NONE for a call */
+    int operand; /* its operand index there */
+};
+
+/* An attribute visible in a function body: the caller's, under its name. */
+struct fe_bound_attr {
+    const char *name;
+    const Onnx__AttributeProto *attr;
+};
+
+/*
+ * The names visible in one graph body.  The main graph is one scope.  Each
+ * inlined call of a model-local function gets its own, whose formal inputs
+ * map to the caller's values and whose formal outputs stand for names in
+ * the caller's scope.
+ */
+struct fe_scope {
+    struct fe_name_map names;            /* ONNX names defined or read here */
+    struct fe_scope *caller;             /* NULL for the main graph */
+    const Onnx__FunctionProto *function; /* NULL for the main graph */
+    const char *prefix;          /* of made-up value names; NULL in main */
+    char **out_actual;           /* per formal output: caller name or NULL */
+    bool *out_defined;           /* per formal output: a body node set it */
+    struct fe_bound_attr *attrs; /* the calling node's attributes */
+    int n_attrs;
+    Onnx__OperatorSetIdProto *const *opsets; /* of the function or model */
+    size_t n_opsets;
+    int depth; /* calls between here and the main graph */
+};
+
+struct fe_loader {
+    struct ir_graph *g;
+    const Onnx__ModelProto *model;
+    const char *display_name;    /* the model in messages */
+    const char *base_dir;        /* of external data; NULL forbids it */
+    struct fe_name_map taken;    /* every value name used or reserved */
+    struct fe_name_map declared; /* declared dtype of main-graph names */
+    bool *defined;               /* per value: an op or a tensor sets it */
+    int32_t cap_defined;
+    struct fe_forward_ref *refs;
+    int32_t n_refs, cap_refs;
+    int calls; /* inlined function calls so far */
+};
+
+/* ---- scope.c: name resolution ---- */
+
+/* The map entry of a function input that the caller left out. */
+#define FE_OMITTED (-2)
+
+/* Whether domain is the default ONNX domain ("" or "ai.onnx"). */
+bool fe_is_default_domain(const char *domain);
+/* Print a node-level error as ir_error would, before the op exists. */
+int fe_node_error(const struct fe_scope *s, const Onnx__NodeProto *node,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The opset version of domain in scope s, or -1 if it is not imported. */
+int fe_domain_opset(const struct fe_scope *s, const char *domain);
+/* Mark value v as defined, growing the flag array as needed. */
+void fe_mark_defined(struct fe_loader *ld, int32_t v);
+bool fe_is_defined(const struct fe_loader *ld, int32_t v);
+
+/* The value that name means in scope s, made as a forward reference if no
+ * node has defined it yet.  op and operand record the first reader. */
+int32_t fe_scope_read(struct fe_loader *ld, struct fe_scope *s,
+                      const char *name, int32_t op, int operand);
+/* Define name in s as a new result (or a forward reference made earlier);
+ * returns IR_NONE after reporting a second definition. */
+int32_t fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
+                        const Onnx__NodeProto *node, const char *name);
+
+/* ---- node.c: nodes, attributes and Constant nodes ---- */
+
+/* Add the ops of one node to the graph; returns 0 or -1 after an error. */
+int fe_add_node(struct fe_loader *ld, struct fe_scope *s,
+                const Onnx__NodeProto *node);
+
+/* ---- function.c: model-local functions ---- */
+
+/* The model function that node calls, or NULL. */
+const Onnx__FunctionProto *fe_find_function(const struct fe_loader *ld,
+                                            const Onnx__NodeProto *node);
+/* Inline a call of fn at node; returns 0 or -1 after an error. */
+int fe_inline_call(struct fe_loader *ld, struct fe_scope *s,
+                   const Onnx__NodeProto *node, const Onnx__FunctionProto *fn);
+
+/* ---- normalize.c: one IR form for every opset ---- */
+
+/* Rewrite op into the opset-independent form; 0 or -1 after an error. */
+int fe_normalize_op(struct fe_loader *ld, int32_t op);
+
+/* ---- tensor.c: TensorProto data ---- */
+
+/*
+ * Decode t into dtype, shape and a malloc'd copy of its data in native
+ * byte order.  what names the tensor in messages ("initializer 'w'").
+ * base_dir resolves external data, and NULL rejects it.  Returns 0, or -1
+ * after an error.
+ */
+int fe_decode_tensor(const Onnx__TensorProto *t, const char *what,
+                     const char *base_dir, enum ir_dtype *dtype,
+                     struct ir_shape *shape, void **data, size_t *nbytes);
+/* The IR dtype of an ONNX elem_type, or UNDEFINED if onnxc lacks it. */
+enum ir_dtype fe_dtype_from_onnx(int32_t elem_type);
+/* The ONNX name of an element type that onnxc does not support. */
+const char *fe_unsupported_dtype_name(int32_t elem_type);
+/* Convert v to an element of dtype (a float type) at out; false if the
+ * dtype is not a float type. */
+bool fe_float_to_dtype(double v, enum ir_dtype dtype, void *out);
+/* Read a whole file into a malloc'd buffer; -1 after an error. */
+int fe_read_file(const char *path, uint8_t **data, size_t *size);
+/* The folder part of path, malloc'd ("." when there is none). */
+char *fe_dir_name(const char *path);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * Shape inference and constant folding, in one walk over the ops in
+ * topological order.  Folding the exporter's shape arithmetic (Shape,
+ * Gather, Concat, ...) as soon as its inputs are known is what lets the
+ * Reshape and Expand that consume it get static shapes.
+ *
+ * Requires: every graph input has a static shape (pass_bind_dims ran).
+ * Keeps: topological order.  Breaks: nothing; ops whose results all became
+ * constants are marked dead and removed.
+ */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fold results up to this size, or larger when no bigger than the inputs. */
+#define FOLD_MAX_BYTES ((size_t)16 << 20)
+
+static bool
+all_operands_const(const struct ir_graph *g, const struct ir_op *op)
+{
+    for (int i = 0; i < op->n_operands; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        if (v && v->kind != IR_VALUE_CONST)
+            return false;
+    }
+    return true;
+}
+
+static bool
+all_results_const(const struct ir_graph *g, const struct ir_op *op)
+{
+    for (int i = 0; i < op->n_results; i++)
+        if (g->values[op->results[i]].kind != IR_VALUE_CONST)
+            return false;
+    return true;
+}
+
+static bool
+worth_folding(const struct ir_graph *g, const struct ir_op *op)
+{
+    size_t in_bytes = 0, out_bytes = 0;
+    for (int i = 0; i < op->n_operands; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        if (v)
+            in_bytes += v->nbytes;
+    }
+    for (int i = 0; i < op->n_results; i++) {
+        const struct ir_value *v = &g->values[op->results[i]];
+        out_bytes += (size_t)ir_shape_numel(&v->shape) *
+                     ir_dtype_size(v->dtype);
+    }
+    return out_bytes <= FOLD_MAX_BYTES || out_bytes <= in_bytes;
+}
+
+/* Evaluate op with its kernel and turn its results into constants. */
+static int
+fold(struct ir_graph *g, struct ir_op *op)
+{
+    struct pass_kernel_call call;
+    if (pass_kernel_call_init(g, op, &call) != 0)
+        return -1;
+
+    int n = op->n_operands + op->n_results;
+    void **bufs = ir_xcalloc((size_t)n + 1, sizeof(void *));
+    size_t *sizes = ir_xcalloc((size_t)op->n_results + 1, sizeof(size_t));
+    for (int i = 0; i < op->n_operands; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        bufs[i] = v ? v->data : NULL;
+    }
+    for (int i = 0; i < op->n_results; i++) {
+        const struct ir_value *v = &g->values[op->results[i]];
+        sizes[i] = (size_t)ir_shape_numel(&v->shape) * ir_dtype_size(v->dtype);
+        bufs[op->n_operands + i] = ir_xcalloc(sizes[i] + 1, 1);
+    }
+
+    char error[RT_ERROR_SIZE] = "";
+    struct rt_ctx ctx = {.pool = NULL, .error = error};
+    int rc = call.impl->kernel(&ctx, &call.node, bufs);
+    if (rc != RT_OK) {
+        ir_error(g, op, IR_NONE, "constant folding failed: %s", error);
+        for (int i = 0; i < op->n_results; i++)
+            free(bufs[op->n_operands + i]);
+    } else {
+        for (int i = 0; i < op->n_results; i++)
+            ir_value_set_const(g, op->results[i], bufs[op->n_operands + i],
+                               sizes[i]);
+    }
+    free(bufs);
+    free(sizes);
+    pass_kernel_call_free(&call);
+    return rc == RT_OK ? 0 : -1;
+}
+
+static int
+check_operands(const struct ir_graph *g, const struct ir_op *op)
+{
+    for (int i = 0; i < op->n_operands; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        if (v && !ir_shape_is_static(&v->shape))
+            return ir_error(g, op, op->operands[i],
+                            "input %d has no static shape; bind the model's "
+                            "symbolic dims with --dim", i);
+        if (v && v->dtype == IR_DTYPE_UNDEFINED)
+            return ir_error(g, op, op->operands[i],
+                            "input %d has no known dtype", i);
+    }
+    return 0;
+}
+
+static int
+infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
+{
+    const struct pass_op_impl *impl = pass_op_impl(op->kind);
+    if (!impl || !impl->infer)
+        return ir_error(g, op, IR_NONE, "operator %s is not supported",
+                        ir_op_kind_name(op->kind));
+    if (check_operands(g, op) != 0 || impl->infer(g, op) != 0)
+        return -1;
+    for (int i = 0; i < op->n_results; i++) {
+        const struct ir_value *r = &g->values[op->results[i]];
+        if (!ir_shape_is_static(&r->shape) || ir_shape_numel(&r->shape) < 0)
+            return ir_error(g, op, op->results[i],
+                            "result %d has no static shape", i);
+        if (ir_dtype_size(r->dtype) == 0)
+            return ir_error(g, op, op->results[i],
+                            "result dtype %s is not supported",
+                            ir_dtype_name(r->dtype));
+    }
+    if (all_results_const(g, op)) {
+        op->dead = true;
+        pass_stat_add(pm, "ops folded", 1);
+        return 0;
+    }
+    if (impl->kernel && all_operands_const(g, op) && worth_folding(g, op)) {
+        if (fold(g, op) != 0)
+            return -1;
+        op->dead = true;
+        pass_stat_add(pm, "ops folded", 1);
+    }
+    return 0;
+}
+
+static int
+run_infer(struct ir_graph *g, struct pass_manager *pm)
+{
+    for (int32_t i = 0; i < g->n_ops; i++)
+        if (infer_op(g, &g->ops[i], pm) != 0)
+            return -1;
+    ir_graph_compact(g);
+    return 0;
+}
+
+const struct pass pass_infer = {
+    .name = "infer",
+    .summary = "infer static shapes and fold constant subgraphs",
+    .run = run_infer,
+};

@@ -1,0 +1,128 @@
+/*
+ * The pass manager: runs the pipeline in order, skips disabled passes,
+ * prints the IR before or after a pass, verifies it between passes and
+ * collects timings and statistics.
+ */
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct pass *const pipeline[] = {
+    &pass_infer,
+    &pass_dce,
+};
+
+#define N_PASSES ((int)(sizeof(pipeline) / sizeof(pipeline[0])))
+
+const struct pass *
+pass_find(const char *name)
+{
+    for (int i = 0; i < N_PASSES; i++)
+        if (strcmp(pipeline[i]->name, name) == 0)
+            return pipeline[i];
+    return NULL;
+}
+
+void
+pass_list(FILE *out)
+{
+    for (int i = 0; i < N_PASSES; i++)
+        fprintf(out, "  %-12s %s\n", pipeline[i]->name, pipeline[i]->summary);
+}
+
+static bool
+listed(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+void
+pass_stat_add(struct pass_manager *pm, const char *name, int64_t n)
+{
+    for (int i = 0; i < pm->n_stats; i++) {
+        if (strcmp(pm->stats[i].pass, pm->current) == 0 &&
+            strcmp(pm->stats[i].name, name) == 0) {
+            pm->stats[i].count += n;
+            return;
+        }
+    }
+    if (pm->n_stats >= pm->cap_stats) {
+        pm->cap_stats = pm->cap_stats ? 2 * pm->cap_stats : 16;
+        pm->stats = ir_xrealloc(pm->stats,
+                                sizeof(*pm->stats) * (size_t)pm->cap_stats);
+    }
+    pm->stats[pm->n_stats++] = (struct pass_stat){pm->current, name, n};
+}
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int
+pass_run_pipeline(struct ir_graph *g, struct pass_manager *pm)
+{
+    static const struct pass_options no_options;
+    const struct pass_options *o = pm->opts ? pm->opts : &no_options;
+    FILE *dump = o->dump ? o->dump : stderr;
+    double times[N_PASSES] = {0};
+
+    for (int i = 0; i < N_PASSES; i++) {
+        const struct pass *p = pipeline[i];
+        if (listed(o->disabled, o->n_disabled, p->name))
+            continue;
+        if (listed(o->print_before, o->n_print_before, p->name)) {
+            fprintf(dump, "// ----- IR before %s -----\n", p->name);
+            ir_print(dump, g);
+        }
+        pm->current = p->name;
+        double t0 = now_ms();
+        int rc = p->run(g, pm);
+        times[i] = now_ms() - t0;
+        pm->current = NULL;
+        if (rc != 0)
+            return -1;
+        if (o->print_after_all ||
+            listed(o->print_after, o->n_print_after, p->name)) {
+            fprintf(dump, "// ----- IR after %s -----\n", p->name);
+            ir_print(dump, g);
+        }
+#ifndef NDEBUG
+        bool verify = true;
+#else
+        bool verify = o->verify_each;
+#endif
+        if (verify && ir_verify(g) != 0)
+            return ir_errorf("the IR is invalid after pass '%s'", p->name);
+    }
+    if (o->time_passes) {
+        fprintf(dump, "// pass timings (ms)\n");
+        for (int i = 0; i < N_PASSES; i++)
+            fprintf(dump, "//   %-12s %9.3f\n", pipeline[i]->name, times[i]);
+    }
+    return 0;
+}
+
+void
+pass_print_stats(FILE *out, const struct pass_manager *pm)
+{
+    for (int i = 0; i < pm->n_stats; i++)
+        fprintf(out, "%-12s %-32s %lld\n", pm->stats[i].pass,
+                pm->stats[i].name, (long long)pm->stats[i].count);
+}
+
+void
+pass_manager_free(struct pass_manager *pm)
+{
+    free(pm->stats);
+    pm->stats = NULL;
+    pm->n_stats = pm->cap_stats = 0;
+}

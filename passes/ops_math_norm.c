@@ -1,0 +1,250 @@
+/*
+ * Shape inference and kernel parameters of the ops that normalise or scan
+ * along one axis: Softmax, LogSoftmax, Hardmax, LayerNormalization and
+ * CumSum.  Each kernel views its input as [outer, n, inner].
+ */
+#include "passes.h"
+#include "../runtime/k_math.h"
+
+int pass_math_softmax_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
+                             struct pass_params *p);
+int pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_layer_norm_encode(const struct ir_graph *g,
+                                const struct ir_op *op,
+                                struct pass_params *p);
+int pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
+                            struct pass_params *p);
+
+/* Products of the dims before axis, of dims [axis, end) and after end. */
+static void
+axis_view(const struct ir_shape *s, int axis, int end, int64_t *outer,
+          int64_t *n, int64_t *inner)
+{
+    *outer = *n = *inner = 1;
+    for (int i = 0; i < s->rank; i++) {
+        if (i < axis)
+            *outer *= s->dim[i];
+        else if (i < end)
+            *n *= s->dim[i];
+        else
+            *inner *= s->dim[i];
+    }
+}
+
+static int
+check_float(const struct ir_graph *g, const struct ir_op *op, int i)
+{
+    enum ir_dtype t = pass_operand(g, op, i)->dtype;
+    if (t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE)
+        return ir_error(g, op, op->operands[i],
+                        "dtype %s is not supported (float32 and float64 "
+                        "are)", ir_dtype_name(t));
+    return 0;
+}
+
+/* ---- Softmax, LogSoftmax, Hardmax ---- */
+
+/*
+ * The frontend always sets axis, and coerce_2d = 1 for opset < 13, where
+ * the input is flattened to 2-D at axis and each row normalised.
+ */
+static int
+softmax_view(const struct ir_graph *g, const struct ir_op *op,
+             int64_t *outer, int64_t *n, int64_t *inner)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int axis;
+    if (pass_axis(g, op, ir_op_int(op, "axis", -1), s->rank, &axis) != 0)
+        return -1;
+    bool coerce = ir_op_int(op, "coerce_2d", 0) != 0;
+    axis_view(s, axis, coerce ? s->rank : axis + 1, outer, n, inner);
+    return 0;
+}
+
+int
+pass_math_softmax_infer(struct ir_graph *g, struct ir_op *op)
+{
+    int64_t outer, n, inner;
+    if (check_float(g, op, 0) != 0 ||
+        softmax_view(g, op, &outer, &n, &inner) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    pass_set_result(g, op, 0, x->dtype, &x->shape);
+    return 0;
+}
+
+int
+pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
+                         struct pass_params *p)
+{
+    int64_t outer, n, inner;
+    if (softmax_view(g, op, &outer, &n, &inner) != 0)
+        return -1;
+    pass_params_int(p, outer);
+    pass_params_int(p, n);
+    pass_params_int(p, inner);
+    int mode = op->kind == IR_OP_LOG_SOFTMAX ? RT_LOG_SOFTMAX
+               : op->kind == IR_OP_HARDMAX   ? RT_HARDMAX
+                                             : RT_SOFTMAX;
+    pass_params_int(p, mode);
+    return 0;
+}
+
+/* ---- LayerNormalization ---- */
+
+/*
+ * The step of Scale or B over the normalised elements: 1 when it has all
+ * n of them, 0 when it has one.
+ */
+static int
+layer_norm_step(const struct ir_graph *g, const struct ir_op *op, int i,
+                int64_t n, int64_t *step)
+{
+    const struct ir_value *v = pass_operand(g, op, i);
+    int64_t count = ir_shape_numel(&v->shape);
+    if (count == n) {
+        *step = 1;
+        return 0;
+    }
+    if (count == 1) {
+        *step = 0;
+        return 0;
+    }
+    /* NOTE: a Scale or B that broadcasts along some normalised dims only
+     * is not supported. */
+    char buf[160];
+    return ir_error(g, op, op->operands[i],
+                    "input %d %s must have the %lld normalised elements or "
+                    "one; broadcasting it otherwise is not supported", i,
+                    ir_shape_format(g, &v->shape, buf, sizeof(buf)),
+                    (long long)n);
+}
+
+/* LayerNormalization (opset 17) normalises dims [axis, rank) of X. */
+static int
+layer_norm_view(const struct ir_graph *g, const struct ir_op *op,
+                int *axis, int64_t *rows, int64_t *n)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t inner;
+    if (pass_axis(g, op, ir_op_int(op, "axis", -1), s->rank, axis) != 0)
+        return -1;
+    axis_view(s, *axis, s->rank, rows, n, &inner);
+    return 0;
+}
+
+int
+pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op)
+{
+    int axis;
+    int64_t rows, n, step;
+    if (check_float(g, op, 0) != 0 ||
+        layer_norm_view(g, op, &axis, &rows, &n) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    for (int i = 1; i < 3; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        if (!v)
+            continue;
+        if (v->dtype != x->dtype)
+            return ir_error(g, op, op->operands[i],
+                            "input %d has dtype %s but X has %s", i,
+                            ir_dtype_name(v->dtype),
+                            ir_dtype_name(x->dtype));
+        if (layer_norm_step(g, op, i, n, &step) != 0)
+            return -1;
+    }
+    int64_t stash = ir_op_int(op, "stash_type", 1);
+    if (stash != 1)
+        return ir_error(g, op, IR_NONE,
+                        "stash_type %lld is not supported (1, float32, is)",
+                        (long long)stash);
+
+    struct ir_shape xs = x->shape;
+    pass_set_result(g, op, 0, x->dtype, &xs);
+    /* Mean and InvStdDev keep X's rank with 1 for each normalised dim. */
+    struct ir_shape stat = xs;
+    for (int i = axis; i < stat.rank; i++) {
+        stat.dim[i] = 1;
+        stat.sym[i] = -1;
+    }
+    for (int i = 1; i < op->n_results; i++)
+        pass_set_result(g, op, i, IR_DTYPE_FLOAT, &stat);
+    return 0;
+}
+
+int
+pass_math_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
+                            struct pass_params *p)
+{
+    int axis;
+    int64_t rows, n, scale_step, bias_step = 0;
+    if (layer_norm_view(g, op, &axis, &rows, &n) != 0 ||
+        layer_norm_step(g, op, 1, n, &scale_step) != 0)
+        return -1;
+    if (pass_operand(g, op, 2) &&
+        layer_norm_step(g, op, 2, n, &bias_step) != 0)
+        return -1;
+    pass_params_int(p, rows);
+    pass_params_int(p, n);
+    pass_params_int(p, scale_step);
+    pass_params_int(p, bias_step);
+    pass_params_float(p, ir_op_float(op, "epsilon", 1e-5));
+    return 0;
+}
+
+/* ---- CumSum ---- */
+
+static int
+cumsum_view(const struct ir_graph *g, const struct ir_op *op,
+            int64_t *outer, int64_t *n, int64_t *inner)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t axis_value;
+    int count, axis;
+    if (pass_operand_ints(g, op, 1, &axis_value, 1, &count) != 0)
+        return -1;
+    if (count != 1)
+        return ir_error(g, op, op->operands[1],
+                        "the axis input must hold one value");
+    if (pass_axis(g, op, axis_value, s->rank, &axis) != 0)
+        return -1;
+    axis_view(s, axis, axis + 1, outer, n, inner);
+    return 0;
+}
+
+int
+pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op)
+{
+    const struct ir_value *x = pass_operand(g, op, 0);
+    enum ir_dtype t = x->dtype;
+    if (t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE &&
+        t != IR_DTYPE_INT32 && t != IR_DTYPE_INT64 &&
+        t != IR_DTYPE_UINT32 && t != IR_DTYPE_UINT64)
+        return ir_error(g, op, op->operands[0],
+                        "dtype %s is not supported (float32, float64, "
+                        "int32, int64, uint32 and uint64 are)",
+                        ir_dtype_name(t));
+    int64_t outer, n, inner;
+    if (cumsum_view(g, op, &outer, &n, &inner) != 0)
+        return -1;
+    pass_set_result(g, op, 0, t, &x->shape);
+    return 0;
+}
+
+int
+pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
+                        struct pass_params *p)
+{
+    int64_t outer, n, inner;
+    if (cumsum_view(g, op, &outer, &n, &inner) != 0)
+        return -1;
+    pass_params_int(p, outer);
+    pass_params_int(p, n);
+    pass_params_int(p, inner);
+    pass_params_int(p, ir_op_int(op, "exclusive", 0) != 0);
+    pass_params_int(p, ir_op_int(op, "reverse", 0) != 0);
+    return 0;
+}

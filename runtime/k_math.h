@@ -1,0 +1,144 @@
+/*
+ * Kernels of the math group: matrix products (MatMul, Gemm, Einsum),
+ * normalisations (Softmax, LogSoftmax, Hardmax, LayerNormalization),
+ * CumSum, reductions, ArgMax/ArgMin and TopK.  Each kernel documents its
+ * ints/floats layout above its definition.  The inline helpers at the end
+ * are shared by the k_math*.c files only.
+ */
+#ifndef ONNXC_K_MATH_H
+#define ONNXC_K_MATH_H
+
+#include "rt.h"
+
+#include <string.h>
+
+/* ---- k_math.c: MatMul and Gemm ---- */
+
+int rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+int rt_kernel_gemm(struct rt_ctx *ctx, const struct rt_node *node,
+                   void *const *bufs);
+
+/* ---- k_math_einsum.c ---- */
+
+int rt_kernel_einsum(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+
+/* ---- k_math_norm.c: Softmax family, LayerNormalization, CumSum ---- */
+
+int rt_kernel_softmax(struct rt_ctx *ctx, const struct rt_node *node,
+                      void *const *bufs);
+int rt_kernel_layer_norm(struct rt_ctx *ctx, const struct rt_node *node,
+                         void *const *bufs);
+int rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+
+/* ---- k_math_reduce.c: Reduce*, ArgMax/ArgMin, TopK ---- */
+
+/* The reduction that rt_kernel_reduce computes, its ints[0]. */
+enum rt_reduce_op {
+    RT_REDUCE_SUM = 0,
+    RT_REDUCE_MEAN = 1,
+    RT_REDUCE_PROD = 2,
+    RT_REDUCE_MAX = 3,
+    RT_REDUCE_MIN = 4,
+    RT_REDUCE_L1 = 5,
+    RT_REDUCE_L2 = 6,
+    RT_REDUCE_SUM_SQUARE = 7,
+    RT_REDUCE_LOG_SUM = 8,
+    RT_REDUCE_LOG_SUM_EXP = 9,
+};
+
+/* The variant of rt_kernel_softmax, its ints[3]. */
+enum rt_softmax_mode {
+    RT_SOFTMAX = 0,
+    RT_LOG_SOFTMAX = 1,
+    RT_HARDMAX = 2,
+};
+
+int rt_kernel_reduce(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+int rt_kernel_arg_reduce(struct rt_ctx *ctx, const struct rt_node *node,
+                         void *const *bufs);
+int rt_kernel_topk(struct rt_ctx *ctx, const struct rt_node *node,
+                   void *const *bufs);
+
+/* ---- helpers shared by the k_math*.c files ---- */
+
+/* Element i of a numeric tensor of dtype as a double. */
+static inline double
+math_load_f64(const void *p, int32_t dtype, int64_t i)
+{
+    switch (dtype) {
+    case RT_FLOAT: return ((const float *)p)[i];
+    case RT_DOUBLE: return ((const double *)p)[i];
+    case RT_INT8: return ((const int8_t *)p)[i];
+    case RT_UINT8: return ((const uint8_t *)p)[i];
+    case RT_INT16: return ((const int16_t *)p)[i];
+    case RT_UINT16: return ((const uint16_t *)p)[i];
+    case RT_INT32: return ((const int32_t *)p)[i];
+    case RT_UINT32: return ((const uint32_t *)p)[i];
+    case RT_INT64: return (double)((const int64_t *)p)[i];
+    case RT_UINT64: return (double)((const uint64_t *)p)[i];
+    default: return 0;
+    }
+}
+
+/* Element i of an integer tensor of dtype, sign-extended or zero-extended. */
+static inline int64_t
+math_load_i64(const void *p, int32_t dtype, int64_t i)
+{
+    switch (dtype) {
+    case RT_INT8: return ((const int8_t *)p)[i];
+    case RT_UINT8: return ((const uint8_t *)p)[i];
+    case RT_INT16: return ((const int16_t *)p)[i];
+    case RT_UINT16: return ((const uint16_t *)p)[i];
+    case RT_INT32: return ((const int32_t *)p)[i];
+    case RT_UINT32: return ((const uint32_t *)p)[i];
+    case RT_INT64: return ((const int64_t *)p)[i];
+    case RT_UINT64: {
+        uint64_t u = ((const uint64_t *)p)[i];
+        int64_t v;
+        memcpy(&v, &u, sizeof(v));
+        return v;
+    }
+    default: return 0;
+    }
+}
+
+/* Store v as element i of a floating-point tensor of dtype. */
+static inline void
+math_store_f64(void *p, int32_t dtype, int64_t i, double v)
+{
+    if (dtype == RT_FLOAT)
+        ((float *)p)[i] = (float)v;
+    else if (dtype == RT_DOUBLE)
+        ((double *)p)[i] = v;
+}
+
+/* Store the low bits of v as element i of an integer tensor of dtype. */
+static inline void
+math_store_i64(void *p, int32_t dtype, int64_t i, int64_t v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof(u));
+    switch (dtype) {
+    case RT_INT8: ((int8_t *)p)[i] = (int8_t)u; break;
+    case RT_UINT8: ((uint8_t *)p)[i] = (uint8_t)u; break;
+    case RT_INT16: ((int16_t *)p)[i] = (int16_t)u; break;
+    case RT_UINT16: ((uint16_t *)p)[i] = (uint16_t)u; break;
+    case RT_INT32: ((int32_t *)p)[i] = (int32_t)u; break;
+    case RT_UINT32: ((uint32_t *)p)[i] = (uint32_t)u; break;
+    case RT_INT64: ((int64_t *)p)[i] = v; break;
+    case RT_UINT64: ((uint64_t *)p)[i] = u; break;
+    default: break;
+    }
+}
+
+static inline int
+math_is_float(int32_t dtype)
+{
+    return dtype == RT_FLOAT || dtype == RT_DOUBLE;
+}
+
+#endif

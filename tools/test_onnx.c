@@ -1,0 +1,492 @@
+/*
+ * `onnxc test-onnx`: the ONNX backend test runner.  Each test directory
+ * holds model.onnx and test_data_set_N folders of input_K.pb and
+ * output_K.pb files.
+ * Every test runs in a child process, so a crash or a hang is counted
+ * instead of ending the run.
+ */
+#include "tools.h"
+#include "../codegen/codegen.h"
+#include "../frontend/frontend.h"
+#include "../passes/passes.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char test_usage[] =
+    "usage: onnxc test-onnx [OPTIONS] DIR...\n"
+    "\n"
+    "Compile and run ONNX backend test directories (each with model.onnx\n"
+    "and test_data_set_*/) and compare the outputs with rtol 1e-3 and atol\n"
+    "1e-7, integers and booleans exactly.  A DIR without model.onnx is\n"
+    "searched one level down for test directories.\n"
+    "\n"
+    "options:\n"
+    "  --mode=compile|fold   compile a library (default), or evaluate by\n"
+    "                        constant folding with the same kernels\n"
+    "  --timeout SECONDS     time limit per test (default 120)\n"
+    "  --report FILE         write a Markdown table of the results\n"
+    "  -v, --verbose         print the messages of failing tests\n"
+    "  -h, --help            print this message\n";
+
+enum result {
+    RESULT_PASSED,
+    RESULT_FAILED,
+    RESULT_UNSUPPORTED,
+    RESULT_CRASHED,
+    RESULT_COUNT
+};
+
+static const char *const result_names[RESULT_COUNT] = {
+    "passed", "failed", "unsupported", "crashed"};
+
+/* Exit codes of a test child. */
+enum { CHILD_PASS = 0, CHILD_FAIL = 10, CHILD_UNSUPPORTED = 11 };
+
+struct test_opts {
+    bool fold;
+    int timeout;
+    const char *report;
+    bool verbose;
+    char tmpdir[256];
+};
+
+struct data_set {
+    struct tool_tensor inputs[64];
+    int n_inputs;
+    struct tool_tensor outputs[64];
+    int n_outputs;
+};
+
+static void
+free_data_set(struct data_set *d)
+{
+    for (int i = 0; i < d->n_inputs; i++)
+        tool_tensor_free(&d->inputs[i]);
+    for (int i = 0; i < d->n_outputs; i++)
+        tool_tensor_free(&d->outputs[i]);
+}
+
+static int
+load_files(const char *dir, const char *prefix, struct tool_tensor *t,
+           int *n)
+{
+    *n = 0;
+    for (int i = 0; i < 64; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s_%d.pb", dir, prefix, i);
+        if (access(path, R_OK) != 0)
+            break;
+        if (tool_read_tensor(path, &t[i]) != 0)
+            return -1;
+        (*n)++;
+    }
+    return 0;
+}
+
+/* Bind the graph inputs to the data set's shapes. */
+static int
+bind_to_data(struct ir_graph *g, const struct data_set *d)
+{
+    if (d->n_inputs != g->n_inputs)
+        return ir_errorf("the test has %d inputs, the model %d", d->n_inputs,
+                         (int)g->n_inputs);
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        struct ir_value *v = &g->values[g->inputs[i]];
+        const struct tool_tensor *t = &d->inputs[i];
+        if (v->shape.rank < 0) {
+            v->shape = t->shape;
+            continue;
+        }
+        if (v->shape.rank != t->shape.rank)
+            return ir_errorf("input '%s' has rank %d in the model, %d in "
+                             "the data", v->name, v->shape.rank,
+                             t->shape.rank);
+        for (int k = 0; k < v->shape.rank; k++) {
+            if (v->shape.sym[k] >= 0)
+                g->sym_bound[v->shape.sym[k]] = t->shape.dim[k];
+            else if (v->shape.dim[k] != t->shape.dim[k])
+                return ir_errorf("input '%s' dim %d is %lld in the model, "
+                                 "%lld in the data", v->name, k,
+                                 (long long)v->shape.dim[k],
+                                 (long long)t->shape.dim[k]);
+        }
+    }
+    return pass_bind_dims(g, NULL, NULL, 0);
+}
+
+static int
+compare_outputs(const struct ir_graph *g, const struct tool_tensor *got,
+                const struct data_set *d)
+{
+    if (d->n_outputs != g->n_outputs)
+        return ir_errorf("the test has %d outputs, the model %d",
+                         d->n_outputs, (int)g->n_outputs);
+    int rc = 0;
+    for (int i = 0; i < d->n_outputs; i++) {
+        double err;
+        if (tool_compare(g->values[g->outputs[i]].name, &got[i],
+                         &d->outputs[i], 1e-3, 1e-7, &err) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* Evaluate the graph by folding: the inputs become constants. */
+static int
+run_fold(struct ir_graph *g, const struct data_set *d)
+{
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        struct ir_value *v = &g->values[g->inputs[i]];
+        void *copy = ir_xmalloc(d->inputs[i].nbytes + 1);
+        memcpy(copy, d->inputs[i].data, d->inputs[i].nbytes);
+        v->dtype = d->inputs[i].dtype;
+        ir_value_set_const(g, g->inputs[i], copy, d->inputs[i].nbytes);
+    }
+    struct pass_manager pm = {0};
+    int rc = pass_run_pipeline(g, &pm);
+    pass_manager_free(&pm);
+    if (rc != 0)
+        return -1;
+    struct tool_tensor got[64];
+    for (int32_t i = 0; i < g->n_outputs && i < 64; i++) {
+        const struct ir_value *v = &g->values[g->outputs[i]];
+        if (v->kind != IR_VALUE_CONST)
+            return ir_errorf("output '%s' was not folded", v->name);
+        got[i] = (struct tool_tensor){v->dtype, v->shape, v->data, v->nbytes};
+    }
+    return compare_outputs(g, got, d);
+}
+
+struct api_tensor {
+    void *data;
+    const int64_t *shape;
+    int32_t rank;
+    int32_t dtype;
+};
+
+static int
+run_compiled(struct ir_graph *g, const struct data_set *d,
+             const struct test_opts *o)
+{
+    struct pass_manager pm = {0};
+    int rc = pass_run_pipeline(g, &pm);
+    pass_manager_free(&pm);
+    if (rc != 0)
+        return -1;
+    char lib[512];
+    snprintf(lib, sizeof(lib), "%s/t%d.so", o->tmpdir, (int)getpid());
+    struct cg_options cg = {.name = "t", .output = lib, .emit = CG_EMIT_SO,
+                            .opt_level = 2};
+    char header[600];
+    snprintf(header, sizeof(header), "%s.h", lib);
+    cg.header = header;
+    if (cg_compile(g, &cg) != 0)
+        return -1;
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    unlink(lib);
+    unlink(header);
+    if (!h)
+        return ir_errorf("cannot load the compiled test: %s", dlerror());
+    int (*create)(int32_t, void **) = (int (*)(int32_t, void **))dlsym(
+        h, "t_create");
+    int (*run)(void *, const void *, int32_t, void *, int32_t) =
+        (int (*)(void *, const void *, int32_t, void *, int32_t))dlsym(
+            h, "t_run");
+    const char *(*last_error)(const void *) =
+        (const char *(*)(const void *))dlsym(h, "t_last_error");
+    void (*destroy)(void *) = (void (*)(void *))dlsym(h, "t_destroy");
+    if (!create || !run || !last_error || !destroy)
+        return ir_errorf("the compiled test lacks its entry points");
+
+    struct api_tensor in[64], out[64];
+    struct tool_tensor got[64];
+    for (int32_t i = 0; i < g->n_inputs; i++)
+        in[i] = (struct api_tensor){d->inputs[i].data, d->inputs[i].shape.dim,
+                                    d->inputs[i].shape.rank,
+                                    (int32_t)d->inputs[i].dtype};
+    for (int32_t i = 0; i < g->n_outputs; i++) {
+        const struct ir_value *v = &g->values[g->outputs[i]];
+        got[i].dtype = v->dtype;
+        got[i].shape = v->shape;
+        got[i].nbytes = (size_t)ir_shape_numel(&v->shape) *
+                        ir_dtype_size(v->dtype);
+        got[i].data = calloc(got[i].nbytes + 1, 1);
+        out[i] = (struct api_tensor){got[i].data, got[i].shape.dim,
+                                     got[i].shape.rank, (int32_t)v->dtype};
+    }
+    void *s = NULL;
+    rc = create(1, &s);
+    if (rc == 0 && run(s, in, g->n_inputs, out, g->n_outputs) != 0)
+        rc = ir_errorf("run failed: %s", last_error(s));
+    if (rc == 0)
+        rc = compare_outputs(g, got, d);
+    destroy(s);
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        free(got[i].data);
+    return rc;
+}
+
+/* The body of a test child.  Returns a CHILD_* exit code. */
+static int
+test_child(const char *dir, const struct test_opts *o, FILE *log)
+{
+    ir_set_error_stream(log);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/model.onnx", dir);
+    int rc = 0;
+    for (int k = 0; rc == 0; k++) {
+        char set[4096];
+        snprintf(set, sizeof(set), "%s/test_data_set_%d", dir, k);
+        struct stat st;
+        if (stat(set, &st) != 0)
+            break;
+        struct data_set d;
+        memset(&d, 0, sizeof(d));
+        struct ir_graph *g = NULL;
+        rc = load_files(set, "input", d.inputs, &d.n_inputs);
+        if (rc == 0)
+            rc = load_files(set, "output", d.outputs, &d.n_outputs);
+        if (rc == 0) {
+            g = fe_load_model(path);
+            rc = g ? bind_to_data(g, &d) : -1;
+        }
+        if (rc == 0)
+            rc = o->fold ? run_fold(g, &d) : run_compiled(g, &d, o);
+        ir_graph_free(g);
+        free_data_set(&d);
+    }
+    fflush(log);
+    if (rc == 0)
+        return CHILD_PASS;
+    long end = ftell(log);
+    char *text = calloc((size_t)end + 1, 1);
+    rewind(log);
+    if (text && fread(text, 1, (size_t)end, log) == (size_t)end &&
+        strstr(text, "not supported")) {
+        free(text);
+        return CHILD_UNSUPPORTED;
+    }
+    free(text);
+    return CHILD_FAIL;
+}
+
+static enum result
+run_test(const char *dir, const struct test_opts *o, char *message,
+         size_t size)
+{
+    FILE *log = tmpfile();
+    message[0] = 0;
+    if (!log) {
+        snprintf(message, size, "cannot create a temporary file");
+        return RESULT_CRASHED;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm((unsigned)o->timeout);
+        _exit(test_child(dir, o, log));
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rewind(log);
+    size_t n = fread(message, 1, size - 1, log);
+    message[n] = 0;
+    fclose(log);
+    if (pid < 0) {
+        snprintf(message, size, "fork failed");
+        return RESULT_CRASHED;
+    }
+    if (WIFSIGNALED(status)) {
+        snprintf(message + n, size - n, "killed by signal %d%s",
+                 WTERMSIG(status),
+                 WTERMSIG(status) == SIGALRM ? " (timed out)" : "");
+        return RESULT_CRASHED;
+    }
+    switch (WEXITSTATUS(status)) {
+    case CHILD_PASS: return RESULT_PASSED;
+    case CHILD_FAIL: return RESULT_FAILED;
+    case CHILD_UNSUPPORTED: return RESULT_UNSUPPORTED;
+    default:
+        /* Sanitizers and aborts exit with other codes. */
+        snprintf(message + n, size - n, "exited with status %d",
+                 WEXITSTATUS(status));
+        return RESULT_CRASHED;
+    }
+}
+
+static bool
+is_test_dir(const char *dir)
+{
+    char path[4200];
+    if (snprintf(path, sizeof(path), "%s/model.onnx", dir) >= (int)sizeof(path))
+        return false;
+    return access(path, R_OK) == 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expand the arguments into a sorted list of test directories. */
+static char **
+collect(int argc, char **argv, int *n)
+{
+    int cap = 64;
+    char **list = malloc(sizeof(char *) * (size_t)cap);
+    *n = 0;
+    for (int i = 0; i < argc; i++) {
+        char **found = NULL;
+        int nf = 0;
+        if (is_test_dir(argv[i])) {
+            found = malloc(sizeof(char *));
+            found[nf++] = strdup(argv[i]);
+        } else {
+            DIR *d = opendir(argv[i]);
+            if (!d) {
+                fprintf(stderr, "onnxc: warning: '%s' is not a test "
+                        "directory\n", argv[i]);
+                continue;
+            }
+            int fcap = 64;
+            found = malloc(sizeof(char *) * (size_t)fcap);
+            for (struct dirent *e; (e = readdir(d));) {
+                if (e->d_name[0] == '.')
+                    continue;
+                char path[4096];
+                if (snprintf(path, sizeof(path), "%s/%s", argv[i],
+                             e->d_name) >= (int)sizeof(path))
+                    continue;
+                if (!is_test_dir(path))
+                    continue;
+                if (nf == fcap)
+                    found = realloc(found, sizeof(char *) * (size_t)(fcap *= 2));
+                found[nf++] = strdup(path);
+            }
+            closedir(d);
+            qsort(found, (size_t)nf, sizeof(char *), cmp_str);
+        }
+        for (int k = 0; k < nf; k++) {
+            if (*n == cap)
+                list = realloc(list, sizeof(char *) * (size_t)(cap *= 2));
+            list[(*n)++] = found[k];
+        }
+        free(found);
+    }
+    return list;
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void
+first_line(const char *text, char *out, size_t size)
+{
+    size_t n = 0;
+    while (text[n] && text[n] != '\n' && n + 1 < size) {
+        out[n] = text[n] == '|' ? '/' : text[n];
+        n++;
+    }
+    out[n] = 0;
+}
+
+int
+tool_test_onnx_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"mode", required_argument, NULL, 'm'},
+        {"timeout", required_argument, NULL, 't'},
+        {"report", required_argument, NULL, 'r'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct test_opts o = {.timeout = 120};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (strcmp(optarg, "fold") == 0)
+                o.fold = true;
+            else if (strcmp(optarg, "compile") != 0) {
+                fprintf(stderr, "onnxc: error: --mode=%s: expected compile "
+                        "or fold\n", optarg);
+                return 2;
+            }
+            break;
+        case 't':
+            o.timeout = atoi(optarg);
+            if (o.timeout <= 0) {
+                fprintf(stderr, "onnxc: error: --timeout %s: expected "
+                        "seconds > 0\n", optarg);
+                return 2;
+            }
+            break;
+        case 'r': o.report = optarg; break;
+        case 'v': o.verbose = true; break;
+        case 'h': fputs(test_usage, stdout); return 0;
+        default: fputs(test_usage, stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fputs(test_usage, stderr);
+        return 2;
+    }
+    snprintf(o.tmpdir, sizeof(o.tmpdir), "/tmp/onnxc-test-XXXXXX");
+    if (!mkdtemp(o.tmpdir)) {
+        fprintf(stderr, "onnxc: error: cannot create a temporary folder\n");
+        return 1;
+    }
+    int n;
+    char **tests = collect(argc - optind, argv + optind, &n);
+    int counts[RESULT_COUNT] = {0};
+    FILE *report = o.report ? fopen(o.report, "w") : NULL;
+    if (o.report && !report)
+        fprintf(stderr, "onnxc: error: cannot write '%s'\n", o.report);
+    if (report)
+        fprintf(report, "| test | result | message |\n| --- | --- | --- |\n");
+    for (int i = 0; i < n; i++) {
+        char message[4096], line[512];
+        enum result r = run_test(tests[i], &o, message, sizeof(message));
+        counts[r]++;
+        first_line(message, line, sizeof(line));
+        printf("%-12s %s%s%s\n", result_names[r], base_name(tests[i]),
+               r == RESULT_PASSED ? "" : ": ",
+               r == RESULT_PASSED ? "" : line);
+        if (o.verbose && r != RESULT_PASSED)
+            fputs(message, stdout);
+        if (report)
+            fprintf(report, "| %s | %s | %s |\n", base_name(tests[i]),
+                    result_names[r], r == RESULT_PASSED ? "" : line);
+        free(tests[i]);
+    }
+    free(tests);
+    printf("%d passed, %d failed, %d unsupported, %d crashed\n",
+           counts[RESULT_PASSED], counts[RESULT_FAILED],
+           counts[RESULT_UNSUPPORTED], counts[RESULT_CRASHED]);
+    if (report) {
+        fprintf(report, "\n%d passed, %d failed, %d unsupported, %d crashed\n",
+                counts[RESULT_PASSED], counts[RESULT_FAILED],
+                counts[RESULT_UNSUPPORTED], counts[RESULT_CRASHED]);
+        fclose(report);
+    }
+    rmdir(o.tmpdir);
+    return counts[RESULT_FAILED] || counts[RESULT_CRASHED] ? 1 : 0;
+}
