@@ -13,6 +13,14 @@
 #include "../ir/ir.h"
 
 /*
+ * The newest IR version and default-domain opset that onnxc accepts (those
+ * of ONNX 1.17).  A newer model is rejected, not guessed at, because a
+ * newer opset can change what an op means.
+ */
+#define FE_MAX_IR_VERSION 10
+#define FE_MAX_OPSET 22
+
+/*
  * Load an ONNX model file into a new IR graph.  External data is read
  * relative to the file's folder.  Returns NULL after printing an error.
  */

@@ -227,6 +227,11 @@ default_opset(const struct fe_loader *ld, int *opset)
                              "is not a valid version",
                              ld->display_name, o->domain ? o->domain : "",
                              (long long)version);
+        if (fe_is_default_domain(o->domain) && version > FE_MAX_OPSET)
+            return ir_errorf("'%s': opset %lld is newer than onnxc supports "
+                             "(max %d)",
+                             ld->display_name, (long long)version,
+                             FE_MAX_OPSET);
         if (fe_is_default_domain(o->domain))
             *opset = (int)version;
     }
@@ -283,6 +288,10 @@ check_model(const Onnx__ModelProto *m, const char *name)
         return ir_errorf("'%s' is not a valid ONNX model: ir_version is "
                          "missing",
                          name);
+    if (m->ir_version > FE_MAX_IR_VERSION)
+        return ir_errorf("'%s': IR version %lld is newer than onnxc supports "
+                         "(max %d)",
+                         name, (long long)m->ir_version, FE_MAX_IR_VERSION);
     if (!m->graph)
         return ir_errorf("'%s' is not a valid ONNX model: it has no graph",
                          name);

@@ -105,7 +105,7 @@ ints_constant(struct fe_loader *ld, int32_t op_id, const struct ir_attr *a)
 }
 
 /*
- * Make a scalar of the data operand's dtype that holds value.  When that
+ * Make a scalar of the data operand's dtype whose value is value.  When that
  * dtype is known at load time it is a constant.  Otherwise it is a float32
  * constant cast by a CastLike of the data operand, which constant folding
  * resolves once dtypes are inferred.

@@ -82,7 +82,8 @@ ir_value_add(struct ir_graph *g, const char *name, enum ir_value_kind kind,
         v->name = ir_xstrdup(name);
     } else {
         char buf[32];
-        snprintf(buf, sizeof(buf), "%%t%d", (int)id);
+        /* ONNX names rarely start with a dot, so made-up ones do. */
+        snprintf(buf, sizeof(buf), ".t%d", (int)id);
         v->name = ir_xstrdup(buf);
     }
     v->kind = kind;
@@ -382,21 +383,62 @@ ir_value_replace_uses(struct ir_graph *g, int32_t from, int32_t to)
     ir_graph_fill_uses(g);
 }
 
+/* A binary min-heap of op indices: the ready ops, earliest first. */
+struct heap {
+    int32_t *items;
+    int32_t n;
+};
+
+static void
+heap_push(struct heap *h, int32_t x)
+{
+    int32_t i = h->n++;
+    while (i > 0 && h->items[(i - 1) / 2] > x) {
+        h->items[i] = h->items[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->items[i] = x;
+}
+
+static int32_t
+heap_pop(struct heap *h)
+{
+    int32_t top = h->items[0], last = h->items[--h->n], i = 0;
+    for (;;) {
+        int32_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && h->items[c + 1] < h->items[c])
+            c++;
+        if (h->items[c] >= last)
+            break;
+        h->items[i] = h->items[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->items[i] = last;
+    return top;
+}
+
 /*
- * Kahn's algorithm over ops, stable: among ready ops the one that came first
- * in the old order goes first, so a sorted graph keeps its order.
+ * Kahn's algorithm with a min-heap of ready ops, so among ready ops the one
+ * that came first in the old order goes first and a sorted graph keeps its
+ * order.  O((ops + operands) log ops).
  */
 int
 ir_graph_toposort(struct ir_graph *g)
 {
     int32_t n = g->n_ops;
-    int32_t *producer = ir_xmalloc(sizeof(int32_t) * (size_t)(g->n_values + 1));
+    int32_t nv = g->n_values;
+    int32_t *producer = ir_xmalloc(sizeof(int32_t) * (size_t)(nv + 1));
     int32_t *pending = ir_xcalloc((size_t)n + 1, sizeof(int32_t));
     int32_t *order = ir_xmalloc(sizeof(int32_t) * (size_t)(n + 1));
-    bool *placed = ir_xcalloc((size_t)n + 1, sizeof(bool));
+    int32_t *first = ir_xcalloc((size_t)nv + 2, sizeof(int32_t));
+    int32_t *readers = NULL;
+    struct heap ready = {ir_xmalloc(sizeof(int32_t) * (size_t)(n + 1)), 0};
     int rc = 0;
 
-    for (int32_t v = 0; v < g->n_values; v++)
+    for (int32_t v = 0; v < nv; v++)
         producer[v] = IR_NONE;
     for (int32_t i = 0; i < n; i++) {
         for (int k = 0; k < g->ops[i].n_results; k++) {
@@ -409,6 +451,9 @@ ir_graph_toposort(struct ir_graph *g)
             producer[r] = i;
         }
     }
+
+    /* readers[first[v] .. first[v+1]) lists the ops that read value v. */
+    int64_t total = 0;
     for (int32_t i = 0; i < n; i++) {
         struct ir_op *op = &g->ops[i];
         for (int k = 0; k < op->n_operands; k++) {
@@ -421,53 +466,67 @@ ir_graph_toposort(struct ir_graph *g)
                               "node, initializer or graph input defines", k);
                 goto out;
             }
-            if (producer[v] != IR_NONE)
+            if (producer[v] != IR_NONE) {
                 pending[i]++;
-        }
-    }
-
-    /* Repeated sweeps keep the old order among ready ops. */
-    int32_t done = 0;
-    while (done < n) {
-        int32_t before = done;
-        for (int32_t i = 0; i < n; i++) {
-            if (placed[i] || pending[i] > 0)
-                continue;
-            placed[i] = true;
-            order[done++] = i;
-            struct ir_op *op = &g->ops[i];
-            for (int k = 0; k < op->n_results; k++) {
-                int32_t r = op->results[k];
-                for (int32_t j = 0; j < n; j++) {
-                    if (placed[j])
-                        continue;
-                    for (int m = 0; m < g->ops[j].n_operands; m++)
-                        if (g->ops[j].operands[m] == r)
-                            pending[j]--;
-                }
-            }
-        }
-        if (done == before) {
-            for (int32_t i = 0; i < n; i++) {
-                if (!placed[i]) {
-                    rc = ir_error(g, &g->ops[i], IR_NONE,
-                                  "the graph has a cycle through this node");
-                    goto out;
-                }
+                first[v + 1]++;
+                total++;
             }
         }
     }
+    for (int32_t v = 0; v < nv; v++)
+        first[v + 1] += first[v];
+    readers = ir_xmalloc(sizeof(int32_t) * (size_t)(total + 1));
+    int32_t *fill = ir_xmalloc(sizeof(int32_t) * (size_t)(nv + 1));
+    memcpy(fill, first, sizeof(int32_t) * (size_t)nv);
+    for (int32_t i = 0; i < n; i++) {
+        struct ir_op *op = &g->ops[i];
+        for (int k = 0; k < op->n_operands; k++) {
+            int32_t v = op->operands[k];
+            if (v != IR_NONE && producer[v] != IR_NONE)
+                readers[fill[v]++] = i;
+        }
+    }
+    free(fill);
 
-    struct ir_op *sorted = ir_xmalloc(sizeof(struct ir_op) * (size_t)(n + 1));
     for (int32_t i = 0; i < n; i++)
-        sorted[i] = g->ops[order[i]];
-    memcpy(g->ops, sorted, sizeof(struct ir_op) * (size_t)n);
-    free(sorted);
+        if (pending[i] == 0)
+            heap_push(&ready, i);
+    int32_t done = 0;
+    while (ready.n > 0) {
+        int32_t i = heap_pop(&ready);
+        order[done++] = i;
+        struct ir_op *op = &g->ops[i];
+        for (int k = 0; k < op->n_results; k++) {
+            int32_t r = op->results[k];
+            for (int32_t j = first[r]; j < first[r + 1]; j++)
+                if (--pending[readers[j]] == 0)
+                    heap_push(&ready, readers[j]);
+        }
+    }
+    if (done < n) {
+        for (int32_t i = 0; i < n; i++) {
+            if (pending[i] > 0) {
+                rc = ir_error(g, &g->ops[i], IR_NONE,
+                              "the graph has a cycle through this node");
+                goto out;
+            }
+        }
+    }
+
+    if (n > 0) {
+        struct ir_op *sorted = ir_xmalloc(sizeof(struct ir_op) * (size_t)n);
+        for (int32_t i = 0; i < n; i++)
+            sorted[i] = g->ops[order[i]];
+        memcpy(g->ops, sorted, sizeof(struct ir_op) * (size_t)n);
+        free(sorted);
+    }
     ir_graph_fill_uses(g);
 out:
     free(producer);
     free(pending);
     free(order);
-    free(placed);
+    free(first);
+    free(readers);
+    free(ready.items);
     return rc;
 }

@@ -1,5 +1,13 @@
 /*
- * The IR's text form, parser side.  ir_print in print.c writes this form.
+ * The IR's text form, parser side.  ir_print in print.c writes this form:
+ *
+ *   graph @main opset 17 {
+ *     sym batch = ?
+ *     input %x : f32[batch,16]
+ *     const %w : f32[16,4] = elided<256 bytes, fnv1a 0x9cbe38736408d57b>
+ *     %y = MatMul(%x, %w) : f32[batch,4] @MatMul_0 opset 17
+ *     output %y
+ *   }
  *
  *   graph   := 'graph' '@'NAME 'opset' INT '{' stmt* '}'
  *   stmt    := 'sym' BARE '=' (INT | '?')
@@ -21,12 +29,13 @@
  *            | 'elided' '<' INT 'bytes' ',' 'fnv1a' HEX '>'
  *            | 'null'
  *
- * NAME is [A-Za-z0-9_.$/-]+ or a quoted string, BARE is an identifier or a
- * quoted string, and "//" starts a comment outside a name or string.  A number is a float when it has
- * a '.', an exponent, or is nan or inf.  An op needs one type per result.
- * Its node name defaults to a made-up one and its opset to the graph's.
- * Operands, outputs and tensor attributes may name values defined later, so
- * graphs out of topological order parse and ir_verify can report them.
+ * NAME is [A-Za-z0-9_.$/-]+ or a quoted string, and BARE is an identifier
+ * or a quoted string.  "//" starts a comment outside a name or string.  A
+ * number is a float when it has a '.' or an exponent, or is nan or inf.  An
+ * op needs one type per result.  Its node name defaults to a made-up one and
+ * its opset to the graph's.  Operands, outputs and tensor attributes may
+ * name values defined later, so graphs out of topological order parse and
+ * ir_verify can report them.
  *
  * elided<N bytes, ...> does not restore the data that the printer left out.
  * The constant gets N bytes of zeros, except that its first 16 bytes are a
@@ -646,14 +655,35 @@ read_element(struct parser *ps, enum ir_dtype t)
     } else {
         int64_t lo, hi, v;
         switch (t) {
-        case IR_DTYPE_INT8: lo = INT8_MIN; hi = INT8_MAX; break;
-        case IR_DTYPE_UINT8: lo = 0; hi = UINT8_MAX; break;
-        case IR_DTYPE_BOOL: lo = 0; hi = UINT8_MAX; break;
-        case IR_DTYPE_INT16: lo = INT16_MIN; hi = INT16_MAX; break;
-        case IR_DTYPE_UINT16: lo = 0; hi = UINT16_MAX; break;
-        case IR_DTYPE_INT32: lo = INT32_MIN; hi = INT32_MAX; break;
-        case IR_DTYPE_UINT32: lo = 0; hi = UINT32_MAX; break;
-        default: lo = INT64_MIN; hi = INT64_MAX; break;
+        case IR_DTYPE_INT8:
+            lo = INT8_MIN;
+            hi = INT8_MAX;
+            break;
+        case IR_DTYPE_UINT8:
+        case IR_DTYPE_BOOL:
+            lo = 0;
+            hi = UINT8_MAX;
+            break;
+        case IR_DTYPE_INT16:
+            lo = INT16_MIN;
+            hi = INT16_MAX;
+            break;
+        case IR_DTYPE_UINT16:
+            lo = 0;
+            hi = UINT16_MAX;
+            break;
+        case IR_DTYPE_INT32:
+            lo = INT32_MIN;
+            hi = INT32_MAX;
+            break;
+        case IR_DTYPE_UINT32:
+            lo = 0;
+            hi = UINT32_MAX;
+            break;
+        default:
+            lo = INT64_MIN;
+            hi = INT64_MAX;
+            break;
         }
         TRY(read_int_in(ps, lo, hi, ir_dtype_name(t), &v));
         if (size == 1)

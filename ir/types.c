@@ -182,7 +182,7 @@ ir_shape_format(const struct ir_graph *g, const struct ir_shape *s, char *buf,
         return buf;
     buf[0] = 0;
     if (s->rank < 0) {
-        snprintf(buf, size, "[?]");
+        snprintf(buf, size, "[*]");
         return buf;
     }
     at += (size_t)snprintf(buf + at, size - at, "[");
@@ -192,6 +192,8 @@ ir_shape_format(const struct ir_graph *g, const struct ir_shape *s, char *buf,
             at += (size_t)snprintf(buf + at, size - at, "%s%s", sep,
                                    g->syms[s->sym[i]]);
         else if (s->sym[i] >= 0)
+            at += (size_t)snprintf(buf + at, size - at, "%s?", sep);
+        else if (s->dim[i] < 0)
             at += (size_t)snprintf(buf + at, size - at, "%s?", sep);
         else
             at += (size_t)snprintf(buf + at, size - at, "%s%lld", sep,

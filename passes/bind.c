@@ -35,9 +35,9 @@ pass_bind_dims(struct ir_graph *g, const char *const *names,
                 continue;
             if (g->sym_bound[sym] < 0) {
                 rc = ir_error(g, NULL, g->inputs[i],
-                              "dim %d of input '%s' is the symbolic dim "
-                              "'%s'; bind it with --dim %s=N", d, v->name,
-                              g->syms[sym], g->syms[sym]);
+                              "input dim %d is the symbolic dim '%s'; bind "
+                              "it with --dim %s=N", d, g->syms[sym],
+                              g->syms[sym]);
                 continue;
             }
             v->shape.dim[d] = g->sym_bound[sym];
@@ -46,6 +46,16 @@ pass_bind_dims(struct ir_graph *g, const char *const *names,
         if (v->shape.rank < 0)
             rc = ir_error(g, NULL, g->inputs[i],
                           "input '%s' has no declared shape", v->name);
+        /* Every op's shape arithmetic relies on its operands' sizes
+         * fitting in int64, so an input that breaks that stops here. */
+        int64_t numel = ir_shape_numel(&v->shape), nbytes;
+        if (ir_shape_is_static(&v->shape) &&
+            (numel < 0 || __builtin_mul_overflow(
+                              numel, (int64_t)ir_dtype_size(v->dtype),
+                              &nbytes)))
+            rc = ir_error(g, NULL, g->inputs[i],
+                          "input '%s' is too large: its size in bytes "
+                          "overflows int64", v->name);
     }
     return rc;
 }

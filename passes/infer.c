@@ -119,9 +119,16 @@ infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
         return -1;
     for (int i = 0; i < op->n_results; i++) {
         const struct ir_value *r = &g->values[op->results[i]];
-        if (!ir_shape_is_static(&r->shape) || ir_shape_numel(&r->shape) < 0)
+        if (!ir_shape_is_static(&r->shape))
             return ir_error(g, op, op->results[i],
                             "result %d has no static shape", i);
+        int64_t nbytes;
+        if (ir_shape_numel(&r->shape) < 0 ||
+            __builtin_mul_overflow(ir_shape_numel(&r->shape),
+                                   (int64_t)ir_dtype_size(r->dtype), &nbytes))
+            return ir_error(g, op, op->results[i],
+                            "result %d is too large: its size in bytes "
+                            "overflows int64", i);
         if (ir_dtype_size(r->dtype) == 0)
             return ir_error(g, op, op->results[i],
                             "result dtype %s is not supported",

@@ -11,6 +11,12 @@
 
 static const struct pass *const pipeline[] = {
     &pass_infer,
+    &pass_canonicalize,
+    &pass_cse,
+    &pass_fuse_norm,
+    &pass_fuse_gelu,
+    &pass_fuse_attention,
+    &pass_fuse_matmul,
     &pass_dce,
 };
 
@@ -70,13 +76,21 @@ now_ms(void)
 int
 pass_run_pipeline(struct ir_graph *g, struct pass_manager *pm)
 {
+    return pass_run_list(g, pm, pipeline, N_PASSES);
+}
+
+int
+pass_run_list(struct ir_graph *g, struct pass_manager *pm,
+              const struct pass *const *passes, int n)
+{
     static const struct pass_options no_options;
     const struct pass_options *o = pm->opts ? pm->opts : &no_options;
     FILE *dump = o->dump ? o->dump : stderr;
-    double times[N_PASSES] = {0};
+    double *times = ir_xcalloc((size_t)n + 1, sizeof(double));
+    int rc = 0;
 
-    for (int i = 0; i < N_PASSES; i++) {
-        const struct pass *p = pipeline[i];
+    for (int i = 0; i < n && rc == 0; i++) {
+        const struct pass *p = passes[i];
         if (listed(o->disabled, o->n_disabled, p->name))
             continue;
         if (listed(o->print_before, o->n_print_before, p->name)) {
@@ -85,11 +99,13 @@ pass_run_pipeline(struct ir_graph *g, struct pass_manager *pm)
         }
         pm->current = p->name;
         double t0 = now_ms();
-        int rc = p->run(g, pm);
+        rc = p->run(g, pm);
         times[i] = now_ms() - t0;
         pm->current = NULL;
-        if (rc != 0)
-            return -1;
+        if (rc != 0) {
+            rc = -1;
+            break;
+        }
         if (o->print_after_all ||
             listed(o->print_after, o->n_print_after, p->name)) {
             fprintf(dump, "// ----- IR after %s -----\n", p->name);
@@ -101,14 +117,15 @@ pass_run_pipeline(struct ir_graph *g, struct pass_manager *pm)
         bool verify = o->verify_each;
 #endif
         if (verify && ir_verify(g) != 0)
-            return ir_errorf("the IR is invalid after pass '%s'", p->name);
+            rc = ir_errorf("the IR is invalid after pass '%s'", p->name);
     }
-    if (o->time_passes) {
+    if (rc == 0 && o->time_passes) {
         fprintf(dump, "// pass timings (ms)\n");
-        for (int i = 0; i < N_PASSES; i++)
-            fprintf(dump, "//   %-12s %9.3f\n", pipeline[i]->name, times[i]);
+        for (int i = 0; i < n; i++)
+            fprintf(dump, "//   %-20s %9.3f\n", passes[i]->name, times[i]);
     }
-    return 0;
+    free(times);
+    return rc;
 }
 
 void

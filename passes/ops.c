@@ -33,6 +33,7 @@ static const struct pass_op_impl *const op_groups[] = {
     pass_ops_elementwise,
     pass_ops_shape,
     pass_ops_math,
+    pass_ops_fused,
 };
 
 const struct pass_op_impl *

@@ -73,8 +73,8 @@ struct matmul_plan {
 };
 
 /*
- * Plan MatMul with numpy rules: a 1-D A is a row [1, K] and a 1-D B a
- * column [K, 1], and their unit dim is dropped from the result; batch dims
+ * Plan MatMul with numpy rules.  A 1-D A is a row [1, K] and a 1-D B a
+ * column [K, 1], and the result drops their unit dim.  Batch dims
  * broadcast both ways.  When B has no batch dims, A's batch folds into M.
  */
 static int
@@ -166,10 +166,11 @@ matmul_encode(const struct ir_graph *g, const struct ir_op *op,
     pass_params_int(p, pl.m);
     pass_params_int(p, pl.k);
     pass_params_int(p, pl.n);
-    int kept = 0;
+    /* Batch dims of size 1 need no loop. */
+    int n_loops = 0;
     for (int d = 0; d < pl.n_batch; d++)
-        kept += pl.batch[d][0] != 1;
-    pass_params_int(p, kept);
+        n_loops += pl.batch[d][0] != 1;
+    pass_params_int(p, n_loops);
     for (int d = 0; d < pl.n_batch; d++) {
         if (pl.batch[d][0] == 1)
             continue;

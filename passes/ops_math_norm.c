@@ -197,24 +197,11 @@ pass_math_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
 
 /* ---- CumSum ---- */
 
-static int
-cumsum_view(const struct ir_graph *g, const struct ir_op *op,
-            int64_t *outer, int64_t *n, int64_t *inner)
-{
-    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
-    int64_t axis_value;
-    int count, axis;
-    if (pass_operand_ints(g, op, 1, &axis_value, 1, &count) != 0)
-        return -1;
-    if (count != 1)
-        return ir_error(g, op, op->operands[1],
-                        "the axis input must hold one value");
-    if (pass_axis(g, op, axis_value, s->rank, &axis) != 0)
-        return -1;
-    axis_view(s, axis, axis + 1, outer, n, inner);
-    return 0;
-}
-
+/*
+ * CumSum (opset 14).  The axis may be run-time data, since the output
+ * shape does not depend on it; the kernel reads it.  A constant axis is
+ * checked here.
+ */
 int
 pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op)
 {
@@ -227,9 +214,18 @@ pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op)
                         "dtype %s is not supported (float32, float64, "
                         "int32, int64, uint32 and uint64 are)",
                         ir_dtype_name(t));
-    int64_t outer, n, inner;
-    if (cumsum_view(g, op, &outer, &n, &inner) != 0)
-        return -1;
+    const struct ir_value *a = pass_operand(g, op, 1);
+    if ((a->dtype != IR_DTYPE_INT32 && a->dtype != IR_DTYPE_INT64) ||
+        ir_shape_numel(&a->shape) != 1)
+        return ir_error(g, op, op->operands[1],
+                        "the axis must be one int32 or int64 value");
+    if (pass_operand_is_const(g, op, 1)) {
+        int64_t axis_value;
+        int count, axis;
+        if (pass_operand_ints(g, op, 1, &axis_value, 1, &count) != 0 ||
+            pass_axis(g, op, axis_value, x->shape.rank, &axis) != 0)
+            return -1;
+    }
     pass_set_result(g, op, 0, t, &x->shape);
     return 0;
 }
@@ -238,12 +234,7 @@ int
 pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
                         struct pass_params *p)
 {
-    int64_t outer, n, inner;
-    if (cumsum_view(g, op, &outer, &n, &inner) != 0)
-        return -1;
-    pass_params_int(p, outer);
-    pass_params_int(p, n);
-    pass_params_int(p, inner);
+    (void)g;
     pass_params_int(p, ir_op_int(op, "exclusive", 0) != 0);
     pass_params_int(p, ir_op_int(op, "reverse", 0) != 0);
     return 0;

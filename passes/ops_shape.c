@@ -43,8 +43,7 @@ int pass_shape_encode_scatter_elements(const struct ir_graph *g,
                                        struct pass_params *p);
 int pass_shape_infer_scatter_nd(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_scatter_nd(const struct ir_graph *g,
-                                 const struct ir_op *op,
-                                 struct pass_params *p);
+                                 const struct ir_op *op, struct pass_params *p);
 int pass_shape_infer_one_hot(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_one_hot(const struct ir_graph *g, const struct ir_op *op,
                               struct pass_params *p);
@@ -57,8 +56,8 @@ int pass_shape_infer_trilu(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_trilu(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
 int pass_shape_infer_eye_like(struct ir_graph *g, struct ir_op *op);
-int pass_shape_encode_eye_like(const struct ir_graph *g,
-                               const struct ir_op *op, struct pass_params *p);
+int pass_shape_encode_eye_like(const struct ir_graph *g, const struct ir_op *op,
+                               struct pass_params *p);
 
 int
 pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op, int i)
@@ -71,8 +70,8 @@ pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op, int i)
                         "input %d has dtype %s, which is not supported", i,
                         ir_dtype_name(v->dtype));
     if (v->shape.rank < 0)
-        return ir_error(g, op, op->operands[i],
-                        "input %d has an unknown rank", i);
+        return ir_error(g, op, op->operands[i], "input %d has an unknown rank",
+                        i);
     return 0;
 }
 
@@ -231,8 +230,7 @@ infer_reshape(struct ir_graph *g, struct ir_op *op)
                                     "the -1 dim is ambiguous next to a 0 "
                                     "dim");
         if (total % known != 0)
-            return reshape_mismatch(g, op, req, n,
-                                    "the element counts differ");
+            return reshape_mismatch(g, op, req, n, "the element counts differ");
         dims[inferred] = total / known;
     } else if (known != total) {
         return reshape_mismatch(g, op, req, n, "the element counts differ");
@@ -252,8 +250,7 @@ infer_flatten(struct ir_graph *g, struct ir_op *op)
     int rank = in->shape.rank;
     int64_t axis = ir_op_int(op, "axis", 1);
     if (axis < -rank || axis > rank)
-        return ir_error(g, op, IR_NONE,
-                        "axis %lld is out of range [%d, %d]",
+        return ir_error(g, op, IR_NONE, "axis %lld is out of range [%d, %d]",
                         (long long)axis, -rank, rank);
     if (axis < 0)
         axis += rank;
@@ -283,8 +280,8 @@ read_axes_mask(const struct ir_graph *g, const struct ir_op *op, int i,
         if (pass_axis(g, op, axes[k], rank, &a) != 0)
             return -1;
         if (mask[a])
-            return ir_error(g, op, op->operands[i],
-                            "axis %lld is listed twice", (long long)axes[k]);
+            return ir_error(g, op, op->operands[i], "axis %lld is listed twice",
+                            (long long)axes[k]);
         mask[a] = true;
     }
     return n;
@@ -317,7 +314,8 @@ infer_squeeze(struct ir_graph *g, struct ir_op *op)
         if (drop[i] && in.dim[i] != 1)
             return ir_error(g, op, op->operands[0],
                             "cannot squeeze axis %d: its size is %lld, "
-                            "not 1", i, (long long)in.dim[i]);
+                            "not 1",
+                            i, (long long)in.dim[i]);
         if (!drop[i])
             dims[n++] = in.dim[i];
     }
@@ -358,54 +356,87 @@ infer_unsqueeze(struct ir_graph *g, struct ir_op *op)
 #define KERNEL(fn) .kernel_name = #fn, .kernel = fn
 
 const struct pass_op_impl pass_ops_shape[] = {
-    {.kind = IR_OP_SHAPE, .infer = infer_shape, .encode = encode_shape,
+    {.kind = IR_OP_SHAPE,
+     .infer = infer_shape,
+     .encode = encode_shape,
      KERNEL(rt_kernel_shape)},
     {.kind = IR_OP_SIZE, .infer = infer_size, KERNEL(rt_kernel_size)},
-    {.kind = IR_OP_RESHAPE, .infer = infer_reshape,
+    {.kind = IR_OP_RESHAPE,
+     .infer = infer_reshape,
      KERNEL(rt_kernel_shape_copy)},
-    {.kind = IR_OP_FLATTEN, .infer = infer_flatten,
+    {.kind = IR_OP_FLATTEN,
+     .infer = infer_flatten,
      KERNEL(rt_kernel_shape_copy)},
-    {.kind = IR_OP_SQUEEZE, .infer = infer_squeeze,
+    {.kind = IR_OP_SQUEEZE,
+     .infer = infer_squeeze,
      KERNEL(rt_kernel_shape_copy)},
-    {.kind = IR_OP_UNSQUEEZE, .infer = infer_unsqueeze,
+    {.kind = IR_OP_UNSQUEEZE,
+     .infer = infer_unsqueeze,
      KERNEL(rt_kernel_shape_copy)},
-    {.kind = IR_OP_TRANSPOSE, .infer = pass_shape_infer_transpose,
-     .encode = pass_shape_encode_transpose, KERNEL(rt_kernel_transpose)},
-    {.kind = IR_OP_CONCAT, .infer = pass_shape_infer_concat,
-     .encode = pass_shape_encode_concat, KERNEL(rt_kernel_concat)},
-    {.kind = IR_OP_SPLIT, .infer = pass_shape_infer_split,
-     .encode = pass_shape_encode_split, KERNEL(rt_kernel_split)},
-    {.kind = IR_OP_SLICE, .infer = pass_shape_infer_slice,
-     .encode = pass_shape_encode_slice, KERNEL(rt_kernel_slice)},
-    {.kind = IR_OP_EXPAND, .infer = pass_shape_infer_expand,
+    {.kind = IR_OP_TRANSPOSE,
+     .infer = pass_shape_infer_transpose,
+     .encode = pass_shape_encode_transpose,
+     KERNEL(rt_kernel_transpose)},
+    {.kind = IR_OP_CONCAT,
+     .infer = pass_shape_infer_concat,
+     .encode = pass_shape_encode_concat,
+     KERNEL(rt_kernel_concat)},
+    {.kind = IR_OP_SPLIT,
+     .infer = pass_shape_infer_split,
+     .encode = pass_shape_encode_split,
+     KERNEL(rt_kernel_split)},
+    {.kind = IR_OP_SLICE,
+     .infer = pass_shape_infer_slice,
+     .encode = pass_shape_encode_slice,
+     KERNEL(rt_kernel_slice)},
+    {.kind = IR_OP_EXPAND,
+     .infer = pass_shape_infer_expand,
      KERNEL(rt_kernel_expand)},
-    {.kind = IR_OP_TILE, .infer = pass_shape_infer_tile,
+    {.kind = IR_OP_TILE,
+     .infer = pass_shape_infer_tile,
      KERNEL(rt_kernel_tile)},
-    {.kind = IR_OP_PAD, .infer = pass_shape_infer_pad,
-     .encode = pass_shape_encode_pad, KERNEL(rt_kernel_pad)},
-    {.kind = IR_OP_GATHER, .infer = pass_shape_infer_gather,
-     .encode = pass_shape_encode_axis, KERNEL(rt_kernel_gather)},
-    {.kind = IR_OP_GATHER_ELEMENTS, .infer = pass_shape_infer_gather_elements,
-     .encode = pass_shape_encode_axis, KERNEL(rt_kernel_gather_elements)},
-    {.kind = IR_OP_GATHER_ND, .infer = pass_shape_infer_gather_nd,
-     .encode = pass_shape_encode_gather_nd, KERNEL(rt_kernel_gather_nd)},
+    {.kind = IR_OP_PAD,
+     .infer = pass_shape_infer_pad,
+     .encode = pass_shape_encode_pad,
+     KERNEL(rt_kernel_pad)},
+    {.kind = IR_OP_GATHER,
+     .infer = pass_shape_infer_gather,
+     .encode = pass_shape_encode_axis,
+     KERNEL(rt_kernel_gather)},
+    {.kind = IR_OP_GATHER_ELEMENTS,
+     .infer = pass_shape_infer_gather_elements,
+     .encode = pass_shape_encode_axis,
+     KERNEL(rt_kernel_gather_elements)},
+    {.kind = IR_OP_GATHER_ND,
+     .infer = pass_shape_infer_gather_nd,
+     .encode = pass_shape_encode_gather_nd,
+     KERNEL(rt_kernel_gather_nd)},
     {.kind = IR_OP_SCATTER_ELEMENTS,
      .infer = pass_shape_infer_scatter_elements,
      .encode = pass_shape_encode_scatter_elements,
      KERNEL(rt_kernel_scatter_elements)},
-    {.kind = IR_OP_SCATTER_ND, .infer = pass_shape_infer_scatter_nd,
-     .encode = pass_shape_encode_scatter_nd, KERNEL(rt_kernel_scatter_nd)},
-    {.kind = IR_OP_ONE_HOT, .infer = pass_shape_infer_one_hot,
-     .encode = pass_shape_encode_one_hot, KERNEL(rt_kernel_one_hot)},
+    {.kind = IR_OP_SCATTER_ND,
+     .infer = pass_shape_infer_scatter_nd,
+     .encode = pass_shape_encode_scatter_nd,
+     KERNEL(rt_kernel_scatter_nd)},
+    {.kind = IR_OP_ONE_HOT,
+     .infer = pass_shape_infer_one_hot,
+     .encode = pass_shape_encode_one_hot,
+     KERNEL(rt_kernel_one_hot)},
     {.kind = IR_OP_CONSTANT_OF_SHAPE,
      .infer = pass_shape_infer_constant_of_shape,
      .encode = pass_shape_encode_constant_of_shape,
      KERNEL(rt_kernel_constant_of_shape)},
-    {.kind = IR_OP_RANGE, .infer = pass_shape_infer_range,
+    {.kind = IR_OP_RANGE,
+     .infer = pass_shape_infer_range,
      KERNEL(rt_kernel_range)},
-    {.kind = IR_OP_TRILU, .infer = pass_shape_infer_trilu,
-     .encode = pass_shape_encode_trilu, KERNEL(rt_kernel_trilu)},
-    {.kind = IR_OP_EYE_LIKE, .infer = pass_shape_infer_eye_like,
-     .encode = pass_shape_encode_eye_like, KERNEL(rt_kernel_eye_like)},
+    {.kind = IR_OP_TRILU,
+     .infer = pass_shape_infer_trilu,
+     .encode = pass_shape_encode_trilu,
+     KERNEL(rt_kernel_trilu)},
+    {.kind = IR_OP_EYE_LIKE,
+     .infer = pass_shape_infer_eye_like,
+     .encode = pass_shape_encode_eye_like,
+     KERNEL(rt_kernel_eye_like)},
     {.kind = IR_OP_COUNT},
 };

@@ -25,7 +25,8 @@ check_indices(const struct ir_graph *g, const struct ir_op *op, int i)
     if (v->dtype != IR_DTYPE_INT32 && v->dtype != IR_DTYPE_INT64)
         return ir_error(g, op, op->operands[i],
                         "indices must be int32 or int64; %s is not "
-                        "supported", ir_dtype_name(v->dtype));
+                        "supported",
+                        ir_dtype_name(v->dtype));
     return 0;
 }
 
@@ -97,8 +98,8 @@ check_elements_indices(const struct ir_graph *g, const struct ir_op *op,
         if (i != axis && ind.dim[i] > data.dim[i])
             return ir_error(g, op, op->operands[1],
                             "indices dim %d (%lld) exceeds the data dim "
-                            "(%lld)", i, (long long)ind.dim[i],
-                            (long long)data.dim[i]);
+                            "(%lld)",
+                            i, (long long)ind.dim[i], (long long)data.dim[i]);
     return 0;
 }
 
@@ -140,13 +141,14 @@ pass_shape_infer_gather_nd(struct ir_graph *g, struct ir_op *op)
     if (m < 1 || m > r - b)
         return ir_error(g, op, op->operands[1],
                         "the last indices dim is %lld; it must be in "
-                        "[1, %lld]", (long long)m, (long long)(r - b));
+                        "[1, %lld]",
+                        (long long)m, (long long)(r - b));
     for (int i = 0; i < b; i++)
         if (ind.dim[i] != data.dim[i])
             return ir_error(g, op, op->operands[1],
                             "batch dim %d differs: %lld in indices, %lld "
-                            "in data", i, (long long)ind.dim[i],
-                            (long long)data.dim[i]);
+                            "in data",
+                            i, (long long)ind.dim[i], (long long)data.dim[i]);
     int64_t dims[IR_MAX_RANK];
     int n = 0;
     if (pass_shape_check_rank(g, op, q - 1 + r - b - m) != 0)
@@ -176,9 +178,8 @@ scatter_reduction(const struct ir_graph *g, const struct ir_op *op,
 {
     const char *s = ir_op_string(op, "reduction", "none");
     static const char *const names[] = {"none", "add", "mul", "max", "min"};
-    static const int codes[] = {RT_SCATTER_NONE, RT_SCATTER_ADD,
-                                RT_SCATTER_MUL, RT_SCATTER_MAX,
-                                RT_SCATTER_MIN};
+    static const int codes[] = {RT_SCATTER_NONE, RT_SCATTER_ADD, RT_SCATTER_MUL,
+                                RT_SCATTER_MAX, RT_SCATTER_MIN};
     for (int i = 0; i < 5; i++) {
         if (strcmp(s, names[i]) == 0) {
             *reduction = codes[i];
@@ -265,7 +266,8 @@ pass_shape_infer_scatter_nd(struct ir_graph *g, struct ir_op *op)
     if (!same)
         return ir_error(g, op, op->operands[2],
                         "updates must have the indices dims but the last, "
-                        "then data dims from %d", k);
+                        "then data dims from %d",
+                        k);
     pass_set_result(g, op, 0, data->dtype, &data->shape);
     return 0;
 }
@@ -353,8 +355,7 @@ fill_value(const struct ir_graph *g, const struct ir_op *op,
         return 0;
     }
     if (a->kind != IR_ATTR_TENSOR || a->tensor < 0 ||
-        a->tensor >= g->n_values ||
-        g->values[a->tensor].kind != IR_VALUE_CONST)
+        a->tensor >= g->n_values || g->values[a->tensor].kind != IR_VALUE_CONST)
         return ir_error(g, op, IR_NONE, "value must be a tensor attribute");
     const struct ir_value *v = &g->values[a->tensor];
     size_t size = ir_dtype_size(v->dtype);
@@ -405,8 +406,8 @@ pass_shape_encode_constant_of_shape(const struct ir_graph *g,
 
 /* ceil((limit - start) / delta) clamped at 0, in exact integer math. */
 static int
-range_count_int(const struct ir_graph *g, const struct ir_op *op,
-                int64_t start, int64_t limit, int64_t delta, int64_t *n)
+range_count_int(const struct ir_graph *g, const struct ir_op *op, int64_t start,
+                int64_t limit, int64_t delta, int64_t *n)
 {
     int64_t diff;
     if (__builtin_sub_overflow(limit, start, &diff))
@@ -463,12 +464,11 @@ pass_shape_infer_range(struct ir_graph *g, struct ir_op *op)
             return ir_error(g, op, op->operands[2], "delta is 0");
         double count = ceil((v[1] - v[0]) / v[2]);
         if (!(count < 9e18))
-            return ir_error(g, op, IR_NONE,
-                            "the element count is not finite");
+            return ir_error(g, op, IR_NONE, "the element count is not finite");
         n = count > 0 ? (int64_t)count : 0;
     } else {
-        return ir_error(g, op, op->operands[0],
-                        "dtype %s is not supported", ir_dtype_name(dtype));
+        return ir_error(g, op, op->operands[0], "dtype %s is not supported",
+                        ir_dtype_name(dtype));
     }
     struct ir_shape shape = ir_shape_make(1, &n);
     pass_set_result(g, op, 0, dtype, &shape);
@@ -488,8 +488,7 @@ pass_shape_infer_trilu(struct ir_graph *g, struct ir_op *op)
                         "the input must have rank 2 or more");
     if (k && ((k->dtype != IR_DTYPE_INT64 && k->dtype != IR_DTYPE_INT32) ||
               ir_shape_numel(&k->shape) != 1))
-        return ir_error(g, op, op->operands[1],
-                        "k must be one int64 element");
+        return ir_error(g, op, op->operands[1], "k must be one int64 element");
     pass_set_result(g, op, 0, in->dtype, &in->shape);
     return 0;
 }

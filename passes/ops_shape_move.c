@@ -27,8 +27,7 @@ clamp64(int64_t x, int64_t lo, int64_t hi)
 
 /* Transpose's perm attribute, reversed dims by default, validated. */
 static int
-transpose_perm(const struct ir_graph *g, const struct ir_op *op,
-               int64_t *perm)
+transpose_perm(const struct ir_graph *g, const struct ir_op *op, int64_t *perm)
 {
     int rank = pass_operand(g, op, 0)->shape.rank;
     const struct ir_attr *a = ir_op_attr(op, "perm");
@@ -46,7 +45,8 @@ transpose_perm(const struct ir_graph *g, const struct ir_op *op,
         if (p < 0 || p >= rank || seen[p])
             return ir_error(g, op, op->operands[0],
                             "perm is not a permutation of 0..%d: entry %d "
-                            "is %lld", rank - 1, i, (long long)p);
+                            "is %lld",
+                            rank - 1, i, (long long)p);
         seen[p] = true;
         perm[i] = p;
     }
@@ -106,8 +106,7 @@ pass_shape_infer_concat(struct ir_graph *g, struct ir_op *op)
     const struct ir_value *first = pass_operand(g, op, 0);
     int rank = first->shape.rank, axis;
     if (rank == 0)
-        return ir_error(g, op, op->operands[0],
-                        "cannot concatenate scalars");
+        return ir_error(g, op, op->operands[0], "cannot concatenate scalars");
     if (axis_attr(g, op, rank, NULL, &axis) != 0)
         return -1;
     struct ir_shape shape = first->shape;
@@ -116,17 +115,17 @@ pass_shape_infer_concat(struct ir_graph *g, struct ir_op *op)
         if (v->dtype != first->dtype || v->shape.rank != rank)
             return ir_error(g, op, op->operands[i],
                             "input %d must have the dtype and rank of "
-                            "input 0 (%s, rank %d)", i,
-                            ir_dtype_name(first->dtype), rank);
+                            "input 0 (%s, rank %d)",
+                            i, ir_dtype_name(first->dtype), rank);
         for (int d = 0; d < rank; d++) {
             if (d != axis && v->shape.dim[d] != shape.dim[d]) {
                 char want[160];
-                return ir_error(g, op, op->operands[i],
-                                "dim %d differs from input 0 %s; only "
-                                "axis %d may differ", d,
-                                ir_shape_format(g, &first->shape, want,
-                                                sizeof(want)),
-                                axis);
+                return ir_error(
+                    g, op, op->operands[i],
+                    "dim %d differs from input 0 %s; only "
+                    "axis %d may differ",
+                    d, ir_shape_format(g, &first->shape, want, sizeof(want)),
+                    axis);
             }
         }
         shape.dim[axis] += v->shape.dim[axis];
@@ -193,11 +192,16 @@ split_sizes(const struct ir_graph *g, const struct ir_op *op, int axis)
                  (long long)parts, n);
         goto fail;
     }
+    /*
+     * NOTE: before opset 18 an equal split that n does not divide is
+     * invalid ONNX; it is accepted here with the opset 18 rule.
+     */
     int64_t chunk = (dim + n - 1) / n;
     if (dim - chunk * (n - 1) < 0) {
         ir_error(g, op, op->operands[0],
                  "axis %d of size %lld cannot be split into %d parts of "
-                 "%lld", axis, (long long)dim, n, (long long)chunk);
+                 "%lld",
+                 axis, (long long)dim, n, (long long)chunk);
         goto fail;
     }
     for (int i = 0; i < n; i++)
@@ -413,8 +417,8 @@ pass_shape_infer_tile(struct ir_graph *g, struct ir_op *op)
         return -1;
     if (n != in->shape.rank)
         return ir_error(g, op, op->operands[1],
-                        "repeats has %d entries, but the input has rank %d",
-                        n, in->shape.rank);
+                        "repeats has %d entries, but the input has rank %d", n,
+                        in->shape.rank);
     for (int i = 0; i < n; i++) {
         if (reps[i] < 0)
             return ir_error(g, op, op->operands[1],
@@ -478,7 +482,8 @@ pad_plan(const struct ir_graph *g, const struct ir_op *op,
     if (n_pads != 2 * n_axes)
         return ir_error(g, op, op->operands[1],
                         "pads has %d entries; expected 2 per padded axis "
-                        "(%d)", n_pads, 2 * n_axes);
+                        "(%d)",
+                        n_pads, 2 * n_axes);
     bool seen[IR_MAX_RANK] = {false};
     memset(plan->before, 0, sizeof(plan->before));
     memset(plan->after, 0, sizeof(plan->after));
@@ -503,11 +508,12 @@ pass_shape_infer_pad(struct ir_graph *g, struct ir_op *op)
         return -1;
     const struct ir_value *in = pass_operand(g, op, 0);
     const struct ir_value *value = pass_operand(g, op, 2);
-    if (value && (value->dtype != in->dtype ||
-                  ir_shape_numel(&value->shape) > 1))
+    if (value &&
+        (value->dtype != in->dtype || ir_shape_numel(&value->shape) > 1))
         return ir_error(g, op, op->operands[2],
                         "constant_value must be one element of the data "
-                        "dtype %s", ir_dtype_name(in->dtype));
+                        "dtype %s",
+                        ir_dtype_name(in->dtype));
     struct pad_plan plan;
     if (pad_plan(g, op, &plan) != 0)
         return -1;
@@ -517,14 +523,15 @@ pass_shape_infer_pad(struct ir_graph *g, struct ir_op *op)
         if (dims[i] < 0)
             return ir_error(g, op, op->operands[1],
                             "pads %lld and %lld crop more than dim %d of "
-                            "size %lld", (long long)plan.before[i],
-                            (long long)plan.after[i], i,
-                            (long long)in->shape.dim[i]);
+                            "size %lld",
+                            (long long)plan.before[i], (long long)plan.after[i],
+                            i, (long long)in->shape.dim[i]);
         if (plan.mode != RT_PAD_CONSTANT && in->shape.dim[i] == 0 &&
             dims[i] > 0)
             return ir_error(g, op, op->operands[0],
                             "dim %d is empty, so only constant padding can "
-                            "fill it", i);
+                            "fill it",
+                            i);
     }
     struct ir_shape shape = ir_shape_make(in->shape.rank, dims);
     pass_set_result(g, op, 0, in->dtype, &shape);

@@ -43,6 +43,7 @@ struct pass_op_impl {
 extern const struct pass_op_impl pass_ops_elementwise[];
 extern const struct pass_op_impl pass_ops_shape[];
 extern const struct pass_op_impl pass_ops_math[];
+extern const struct pass_op_impl pass_ops_fused[]; /* ops_fused.c */
 
 /* The entry for kind, or NULL if onnxc cannot compile it yet. */
 const struct pass_op_impl *pass_op_impl(enum ir_op_kind kind);
@@ -103,6 +104,7 @@ struct pass_options {
     bool verify_each;
     bool time_passes;
     bool stats;
+    bool explain;          /* fusion passes print a remark per candidate */
     FILE *dump;            /* where dumps go; stderr by default */
 };
 
@@ -130,6 +132,9 @@ struct pass {
 void pass_stat_add(struct pass_manager *pm, const char *name, int64_t n);
 /* Run the default pipeline; returns -1 after the first failing pass. */
 int pass_run_pipeline(struct ir_graph *g, struct pass_manager *pm);
+/* Run the n passes given, in order, with the same options. */
+int pass_run_list(struct ir_graph *g, struct pass_manager *pm,
+                  const struct pass *const *passes, int n);
 void pass_print_stats(FILE *out, const struct pass_manager *pm);
 void pass_manager_free(struct pass_manager *pm);
 const struct pass *pass_find(const char *name);
@@ -154,5 +159,11 @@ int pass_bind_input_shape(struct ir_graph *g, const char *name, int rank,
 
 extern const struct pass pass_infer; /* infer.c */
 extern const struct pass pass_dce;   /* dce.c */
+extern const struct pass pass_canonicalize;  /* canonicalize.c */
+extern const struct pass pass_cse;           /* cse.c */
+extern const struct pass pass_fuse_norm;     /* fuse_norm.c */
+extern const struct pass pass_fuse_gelu;     /* fuse_gelu.c */
+extern const struct pass pass_fuse_attention; /* fuse_attention.c */
+extern const struct pass pass_fuse_matmul;   /* fuse_matmul.c */
 
 #endif

@@ -2,9 +2,9 @@
  * MatMul and Gemm kernels.  Both reduce to C += alpha * A * B on row-major
  * matrices with arbitrary element strides, split into tiles of output rows
  * and columns that run on the thread pool.  The float32 path is
- * cache-blocked and computes MR x NR tiles of C in registers, with
- * contiguous axpy loops over columns for the edges; other dtypes use a
- * plain i-k-j loop.
+ * cache-blocked and computes MR x NR tiles of C in registers.  Contiguous
+ * axpy loops over columns handle the edges.  Other dtypes use a plain
+ * i-k-j loop.
  */
 #include "k_math.h"
 
@@ -296,8 +296,8 @@ check_dtype(struct rt_ctx *ctx, const struct rt_node *node, int32_t dtype)
  * MatMul with numpy semantics.  ints: M, K, N, nb, then nb triples
  * (batch dim size, A step, B step) with steps in elements (0 where that
  * operand is broadcast).  The output is [batch..., M, N] contiguous.  A
- * is [M, K] and B is [K, N] per batch item; infer has already promoted
- * 1-D operands and folded the batch of A into M when B has none.
+ * is [M, K] and B is [K, N] per batch item.  Encode has already promoted
+ * 1-D operands, and folded the batch of A into M when B has none.
  */
 int
 rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,

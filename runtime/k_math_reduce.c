@@ -1,8 +1,8 @@
 /*
  * Reductions: the Reduce* family, ArgMax/ArgMin and TopK.  Reductions
- * accumulate floating-point data in double and integer data in 64 bits
- * (wrapping on overflow); each output element, or each chunk of
- * contiguous output elements, is one unit of work for the thread pool.
+ * accumulate floating-point data in double and integer data in 64 bits,
+ * which wrap on overflow.  The thread pool gets output elements, or
+ * chunks of contiguous output elements, as units of work.
  */
 #include "k_math.h"
 
@@ -58,7 +58,7 @@ load_f64(const struct reduce_job *p, int64_t off, int64_t n, double *buf)
     }
 }
 
-/* Load n elements at x[off] into buf as int64 (uint64 flipped if asked). */
+/* Load n elements at x[off] into buf as int64; see flip. */
 static void
 load_i64(const struct reduce_job *p, int64_t off, int64_t n, int64_t *buf)
 {
@@ -454,8 +454,9 @@ reduce_setup(struct reduce_job *p, const int64_t *ints, int n_ints)
  * Reduce* over any set of axes.  ints: op (enum rt_reduce_op), nd, then
  * nd collapsed input dims, then nd flags (1 = reduced).  Adjacent dims
  * may be collapsed; the output is the kept dims in order, contiguous.
- * Numeric dtypes; an empty reduction gives the op's identity (0 for sums,
- * 1 for Prod, -inf or the dtype's minimum for Max, NaN for float Mean).
+ * Numeric dtypes.  An empty reduction gives the op's identity: 0 for
+ * sums, 1 for Prod, -inf or the dtype's minimum for Max, NaN for a float
+ * Mean.
  */
 int
 rt_kernel_reduce(struct rt_ctx *ctx, const struct rt_node *node,

@@ -31,6 +31,8 @@ struct view {
 void
 rt_shape_fill(void *dst, const void *elem, size_t esize, int64_t n)
 {
+    if (n <= 0)
+        return;
     switch (esize) {
     case 1:
         memset(dst, *(const uint8_t *)elem, (size_t)n);
@@ -106,12 +108,12 @@ view_simplify(struct view *v)
     v->rank = n;
 }
 
-#define COPY_ROW(T)                                                         \
-    do {                                                                    \
-        T *restrict d = (T *)dst;                                           \
-        const T *restrict s = (const T *)src;                               \
-        for (int64_t i = 0; i < n; i++)                                     \
-            d[i * dstep] = s[i * sstep];                                    \
+#define COPY_ROW(T)                                                            \
+    do {                                                                       \
+        T *restrict d = (T *)dst;                                              \
+        const T *restrict s = (const T *)src;                                  \
+        for (int64_t i = 0; i < n; i++)                                        \
+            d[i * dstep] = s[i * sstep];                                       \
     } while (0)
 
 /* Copy n elements with the given element steps. */
@@ -124,10 +126,18 @@ copy_row(char *dst, int64_t dstep, const char *src, int64_t sstep, int64_t n,
         return;
     }
     switch (esize) {
-    case 1: COPY_ROW(uint8_t); break;
-    case 2: COPY_ROW(uint16_t); break;
-    case 4: COPY_ROW(uint32_t); break;
-    case 8: COPY_ROW(uint64_t); break;
+    case 1:
+        COPY_ROW(uint8_t);
+        break;
+    case 2:
+        COPY_ROW(uint16_t);
+        break;
+    case 4:
+        COPY_ROW(uint32_t);
+        break;
+    case 8:
+        COPY_ROW(uint64_t);
+        break;
     default:
         for (int64_t i = 0; i < n; i++)
             memcpy(dst + (size_t)(i * dstep) * esize,
@@ -141,8 +151,7 @@ copy_row(char *dst, int64_t dstep, const char *src, int64_t sstep, int64_t n,
  * offsets along.  Wraps to all zeros after the last coordinate.
  */
 static inline void
-view_next(const struct view *v, int n, int64_t *c, int64_t *soff,
-          int64_t *doff)
+view_next(const struct view *v, int n, int64_t *c, int64_t *soff, int64_t *doff)
 {
     for (int i = n - 1; i >= 0; i--) {
         *soff += v->sstride[i];
@@ -160,8 +169,8 @@ view_next(const struct view *v, int n, int64_t *c, int64_t *soff,
  * return the source and destination offsets of that coordinate.
  */
 static void
-view_seek(const struct view *v, int n, int64_t index, int64_t *c,
-          int64_t *soff, int64_t *doff)
+view_seek(const struct view *v, int n, int64_t index, int64_t *c, int64_t *soff,
+          int64_t *doff)
 {
     *soff = 0;
     *doff = 0;
@@ -224,8 +233,7 @@ static void
 view_copy(struct rt_pool *pool, const struct view *view, char *dst,
           const char *src, size_t esize)
 {
-    struct view_job job = {.v = *view, .dst = dst, .src = src,
-                           .esize = esize};
+    struct view_job job = {.v = *view, .dst = dst, .src = src, .esize = esize};
     for (int i = 0; i < job.v.rank; i++)
         if (job.v.dims[i] == 0)
             return;
@@ -251,7 +259,7 @@ view_copy(struct rt_pool *pool, const struct view *view, char *dst,
  */
 int
 rt_kernel_shape_copy(struct rt_ctx *ctx, const struct rt_node *node,
-               void *const *bufs)
+                     void *const *bufs)
 {
     (void)ctx;
     const struct rt_desc *out = &node->descs[node->n_inputs];
@@ -261,24 +269,23 @@ rt_kernel_shape_copy(struct rt_ctx *ctx, const struct rt_node *node,
     return RT_OK;
 }
 
-#define DEFINE_TRANSPOSE_2D(name, T)                                        \
-    static void name(char *dst_bytes, int64_t dld, const char *src_bytes,   \
-                     int64_t sld, int64_t rows, int64_t cols)               \
-    {                                                                       \
-        T *restrict dst = (T *)dst_bytes;                                   \
-        const T *restrict src = (const T *)src_bytes;                       \
-        for (int64_t i0 = 0; i0 < rows; i0 += TRANSPOSE_BLOCK) {            \
-            int64_t i1 = i0 + TRANSPOSE_BLOCK < rows ? i0 + TRANSPOSE_BLOCK \
-                                                     : rows;                \
-            for (int64_t j0 = 0; j0 < cols; j0 += TRANSPOSE_BLOCK) {        \
-                int64_t j1 = j0 + TRANSPOSE_BLOCK < cols                    \
-                                 ? j0 + TRANSPOSE_BLOCK                     \
-                                 : cols;                                    \
-                for (int64_t i = i0; i < i1; i++)                           \
-                    for (int64_t j = j0; j < j1; j++)                       \
-                        dst[i * dld + j] = src[j * sld + i];                \
-            }                                                               \
-        }                                                                   \
+#define DEFINE_TRANSPOSE_2D(name, T)                                           \
+    static void name(char *dst_bytes, int64_t dld, const char *src_bytes,      \
+                     int64_t sld, int64_t rows, int64_t cols)                  \
+    {                                                                          \
+        T *restrict dst = (T *)dst_bytes;                                      \
+        const T *restrict src = (const T *)src_bytes;                          \
+        for (int64_t i0 = 0; i0 < rows; i0 += TRANSPOSE_BLOCK) {               \
+            int64_t i1 =                                                       \
+                i0 + TRANSPOSE_BLOCK < rows ? i0 + TRANSPOSE_BLOCK : rows;     \
+            for (int64_t j0 = 0; j0 < cols; j0 += TRANSPOSE_BLOCK) {           \
+                int64_t j1 =                                                   \
+                    j0 + TRANSPOSE_BLOCK < cols ? j0 + TRANSPOSE_BLOCK : cols; \
+                for (int64_t i = i0; i < i1; i++)                              \
+                    for (int64_t j = j0; j < j1; j++)                          \
+                        dst[i * dld + j] = src[j * sld + i];                   \
+            }                                                                  \
+        }                                                                      \
     }
 
 /* dst[i * dld + j] = src[j * sld + i] for i < rows, j < cols. */
@@ -308,27 +315,33 @@ transpose_task(void *arg, int64_t task)
 {
     const struct transpose_job *job = arg;
     int64_t c[VIEW_MAX_RANK], soff, doff;
-    view_seek(&job->outer, job->outer.rank, task / job->bands, c, &soff,
-              &doff);
+    view_seek(&job->outer, job->outer.rank, task / job->bands, c, &soff, &doff);
     int64_t r0 = task % job->bands * job->rows_per_band;
-    int64_t r1 = r0 + job->rows_per_band < job->rows
-                     ? r0 + job->rows_per_band
-                     : job->rows;
+    int64_t r1 = r0 + job->rows_per_band < job->rows ? r0 + job->rows_per_band
+                                                     : job->rows;
     int64_t e = (int64_t)job->esize;
     char *d = job->dst + (doff + r0 * job->dld) * e;
     const char *s = job->src + (soff + r0) * e;
     int64_t rows = r1 - r0, cols = job->cols, dld = job->dld, sld = job->sld;
     switch (job->esize) {
-    case 1: transpose_2d_u8(d, dld, s, sld, rows, cols); break;
-    case 2: transpose_2d_u16(d, dld, s, sld, rows, cols); break;
-    case 4: transpose_2d_u32(d, dld, s, sld, rows, cols); break;
-    default: transpose_2d_u64(d, dld, s, sld, rows, cols); break;
+    case 1:
+        transpose_2d_u8(d, dld, s, sld, rows, cols);
+        break;
+    case 2:
+        transpose_2d_u16(d, dld, s, sld, rows, cols);
+        break;
+    case 4:
+        transpose_2d_u32(d, dld, s, sld, rows, cols);
+        break;
+    default:
+        transpose_2d_u64(d, dld, s, sld, rows, cols);
+        break;
     }
 }
 
 static void
-transpose_blocked(struct rt_pool *pool, const struct view *v, int q,
-                  char *dst, const char *src, size_t esize)
+transpose_blocked(struct rt_pool *pool, const struct view *v, int q, char *dst,
+                  const char *src, size_t esize)
 {
     int last = v->rank - 1;
     struct transpose_job job = {.dst = dst, .src = src, .esize = esize};
@@ -446,8 +459,8 @@ join_task(void *arg, int64_t task)
 {
     const struct join_job *job = arg;
     int64_t from = task * job->per_task;
-    int64_t to = from + job->per_task < job->outer ? from + job->per_task
-                                                   : job->outer;
+    int64_t to =
+        from + job->per_task < job->outer ? from + job->per_task : job->outer;
     for (int64_t o = from; o < to; o++) {
         char *joined = job->joined + (size_t)o * job->joined_run;
         for (int p = 0; p < job->n_parts; p++) {
@@ -465,24 +478,33 @@ join_task(void *arg, int64_t task)
     }
 }
 
-static void
-join_run(struct rt_pool *pool, struct join_job *job,
+/* Run a join job; fails when the parts' axis dims do not add up. */
+static int
+join_run(struct rt_ctx *ctx, const struct rt_node *node, struct join_job *job,
          const struct rt_desc *joined)
 {
+    int64_t sum = 0;
+    for (int p = 0; p < job->n_parts; p++)
+        sum += job->parts[p].dims[job->axis];
+    if (sum != joined->dims[job->axis])
+        return rt_fail(ctx, node, RT_ERR_SHAPE,
+                       "the parts' axis dims add up to %lld, not %lld",
+                       (long long)sum, (long long)joined->dims[job->axis]);
     job->esize = rt_dtype_size(joined->dtype);
     job->outer = dims_product(joined->dims, 0, job->axis);
     job->inner = dims_product(joined->dims, job->axis + 1, joined->rank);
     job->joined_run =
         (size_t)(joined->dims[job->axis] * job->inner) * job->esize;
     if (job->outer == 0 || job->joined_run == 0)
-        return;
+        return RT_OK;
     int64_t tasks = rt_shape_tasks(
-        pool, job->outer * (int64_t)job->joined_run, job->outer);
+        ctx->pool, job->outer * (int64_t)job->joined_run, job->outer);
     job->per_task = (job->outer + tasks - 1) / tasks;
     if (tasks == 1)
         join_task(job, 0);
     else
-        rt_parallel_for(pool, tasks, join_task, job);
+        rt_parallel_for(ctx->pool, tasks, join_task, job);
+    return RT_OK;
 }
 
 /*
@@ -495,13 +517,14 @@ rt_kernel_concat(struct rt_ctx *ctx, const struct rt_node *node,
 {
     int n_in = node->n_inputs;
     const struct rt_desc *out = &node->descs[n_in];
-    struct join_job job = {.parts = node->descs, .part_bufs = bufs,
-                           .n_parts = n_in, .joined = bufs[n_in],
+    struct join_job job = {.parts = node->descs,
+                           .part_bufs = bufs,
+                           .n_parts = n_in,
+                           .joined = bufs[n_in],
                            .split = false};
     if (axis_param(ctx, node, out, &job.axis) != RT_OK)
         return RT_ERR_ARGUMENT;
-    join_run(ctx->pool, &job, out);
-    return RT_OK;
+    return join_run(ctx, node, &job, out);
 }
 
 /*
@@ -515,12 +538,12 @@ rt_kernel_split(struct rt_ctx *ctx, const struct rt_node *node,
     const struct rt_desc *in = &node->descs[0];
     struct join_job job = {.parts = node->descs + node->n_inputs,
                            .part_bufs = bufs + node->n_inputs,
-                           .n_parts = node->n_outputs, .joined = bufs[0],
+                           .n_parts = node->n_outputs,
+                           .joined = bufs[0],
                            .split = true};
     if (axis_param(ctx, node, in, &job.axis) != RT_OK)
         return RT_ERR_ARGUMENT;
-    join_run(ctx->pool, &job, in);
-    return RT_OK;
+    return join_run(ctx, node, &job, in);
 }
 
 /*
@@ -549,8 +572,8 @@ rt_kernel_slice(struct rt_ctx *ctx, const struct rt_node *node,
     for (int d = 0; d < in->rank; d++) {
         int64_t start = node->ints[2 * d], step = node->ints[2 * d + 1];
         int64_t n = out->dims[d];
-        if (start < 0 || start >= in->dims[d] ||
-            start + (n - 1) * step < 0 || start + (n - 1) * step >= in->dims[d])
+        if (start < 0 || start >= in->dims[d] || start + (n - 1) * step < 0 ||
+            start + (n - 1) * step >= in->dims[d])
             return rt_fail(ctx, node, RT_ERR_ARGUMENT,
                            "slice of dim %d leaves the input", d);
         base += start * istride[d];
@@ -584,9 +607,8 @@ rt_kernel_expand(struct rt_ctx *ctx, const struct rt_node *node,
         int id = d - shift;
         if (id >= 0 && in->dims[id] != 1 && in->dims[id] != out->dims[d])
             return rt_fail(ctx, node, RT_ERR_SHAPE,
-                           "input dim %d (%lld) does not broadcast to %lld",
-                           id, (long long)in->dims[id],
-                           (long long)out->dims[d]);
+                           "input dim %d (%lld) does not broadcast to %lld", id,
+                           (long long)in->dims[id], (long long)out->dims[d]);
         v.dims[d] = out->dims[d];
         v.sstride[d] = id >= 0 && in->dims[id] != 1 ? istride[id] : 0;
         v.dstride[d] = ostride[d];
@@ -616,8 +638,7 @@ rt_kernel_tile(struct rt_ctx *ctx, const struct rt_node *node,
     for (int d = 0; d < in->rank; d++) {
         if (out->dims[d] % in->dims[d] != 0)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
-                           "output dim %d is not a multiple of the input's",
-                           d);
+                           "output dim %d is not a multiple of the input's", d);
         v.dims[2 * d] = out->dims[d] / in->dims[d];
         v.sstride[2 * d] = 0;
         v.dstride[2 * d] = in->dims[d] * ostride[d];
@@ -680,8 +701,7 @@ clamp64(int64_t x, int64_t lo, int64_t hi)
  * one.
  */
 int
-rt_kernel_pad(struct rt_ctx *ctx, const struct rt_node *node,
-              void *const *bufs)
+rt_kernel_pad(struct rt_ctx *ctx, const struct rt_node *node, void *const *bufs)
 {
     const struct rt_desc *in = &node->descs[0];
     const struct rt_desc *out = &node->descs[node->n_inputs];

@@ -10,7 +10,7 @@
 
 /* k_shape.c: copies, views and padding. */
 int rt_kernel_shape_copy(struct rt_ctx *ctx, const struct rt_node *node,
-                   void *const *bufs);
+                         void *const *bufs);
 int rt_kernel_transpose(struct rt_ctx *ctx, const struct rt_node *node,
                         void *const *bufs);
 int rt_kernel_concat(struct rt_ctx *ctx, const struct rt_node *node,
@@ -81,7 +81,6 @@ void rt_shape_fill(void *dst, const void *elem, size_t esize, int64_t n);
  * The number of tasks, at most max_tasks, to split a copy of bytes into
  * on pool: 1 without a pool, else up to 4 per thread.
  */
-int64_t rt_shape_tasks(struct rt_pool *pool, int64_t bytes,
-                       int64_t max_tasks);
+int64_t rt_shape_tasks(struct rt_pool *pool, int64_t bytes, int64_t max_tasks);
 
 #endif

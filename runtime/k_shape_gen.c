@@ -56,20 +56,20 @@ rt_kernel_constant_of_shape(struct rt_ctx *ctx, const struct rt_node *node,
 }
 
 /* Integer ranges wrap around instead of overflowing. */
-#define RANGE_INT(T)                                                        \
-    do {                                                                    \
-        T s = *(const T *)bufs[0], d = *(const T *)bufs[2];                 \
-        T *restrict o = (T *)dst;                                           \
-        for (int64_t i = 0; i < n; i++)                                     \
-            o[i] = (T)((uint64_t)s + (uint64_t)i * (uint64_t)d);            \
+#define RANGE_INT(T)                                                           \
+    do {                                                                       \
+        T s = *(const T *)bufs[0], d = *(const T *)bufs[2];                    \
+        T *restrict o = (T *)dst;                                              \
+        for (int64_t i = 0; i < n; i++)                                        \
+            o[i] = (T)((uint64_t)s + (uint64_t)i * (uint64_t)d);               \
     } while (0)
 
-#define RANGE_FLOAT(T)                                                      \
-    do {                                                                    \
-        T s = *(const T *)bufs[0], d = *(const T *)bufs[2];                 \
-        T *restrict o = (T *)dst;                                           \
-        for (int64_t i = 0; i < n; i++)                                     \
-            o[i] = s + (T)i * d;                                            \
+#define RANGE_FLOAT(T)                                                         \
+    do {                                                                       \
+        T s = *(const T *)bufs[0], d = *(const T *)bufs[2];                    \
+        T *restrict o = (T *)dst;                                              \
+        for (int64_t i = 0; i < n; i++)                                        \
+            o[i] = s + (T)i * d;                                               \
     } while (0)
 
 /*
@@ -85,14 +85,24 @@ rt_kernel_range(struct rt_ctx *ctx, const struct rt_node *node,
     int64_t n = rt_numel(out);
     char *dst = bufs[node->n_inputs];
     switch (out->dtype) {
-    case RT_FLOAT: RANGE_FLOAT(float); break;
-    case RT_DOUBLE: RANGE_FLOAT(double); break;
-    case RT_INT16: RANGE_INT(int16_t); break;
-    case RT_INT32: RANGE_INT(int32_t); break;
-    case RT_INT64: RANGE_INT(int64_t); break;
+    case RT_FLOAT:
+        RANGE_FLOAT(float);
+        break;
+    case RT_DOUBLE:
+        RANGE_FLOAT(double);
+        break;
+    case RT_INT16:
+        RANGE_INT(int16_t);
+        break;
+    case RT_INT32:
+        RANGE_INT(int32_t);
+        break;
+    case RT_INT64:
+        RANGE_INT(int64_t);
+        break;
     default:
-        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
-                       "dtype %d is not supported", (int)out->dtype);
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "dtype %d is not supported",
+                       (int)out->dtype);
     }
     return RT_OK;
 }
@@ -162,11 +172,18 @@ one_value(int32_t dtype, void *out)
     double d = 1.0;
     uint16_t h = dtype == RT_FLOAT16 ? 0x3c00 : 0x3f80;
     switch (dtype) {
-    case RT_FLOAT: memcpy(out, &f, sizeof(f)); return true;
-    case RT_DOUBLE: memcpy(out, &d, sizeof(d)); return true;
+    case RT_FLOAT:
+        memcpy(out, &f, sizeof(f));
+        return true;
+    case RT_DOUBLE:
+        memcpy(out, &d, sizeof(d));
+        return true;
     case RT_FLOAT16:
-    case RT_BFLOAT16: memcpy(out, &h, sizeof(h)); return true;
-    default: break;
+    case RT_BFLOAT16:
+        memcpy(out, &h, sizeof(h));
+        return true;
+    default:
+        break;
     }
     size_t size = rt_dtype_size(dtype);
     if (size == 0)
@@ -176,10 +193,10 @@ one_value(int32_t dtype, void *out)
     uint16_t u16 = 1;
     uint32_t u32 = 1;
     uint64_t u64 = 1;
-    const void *src = size == 1 ? (const void *)&u8
-                    : size == 2 ? (const void *)&u16
-                    : size == 4 ? (const void *)&u32
-                                : (const void *)&u64;
+    const void *src = size == 1   ? (const void *)&u8
+                      : size == 2 ? (const void *)&u16
+                      : size == 4 ? (const void *)&u32
+                                  : (const void *)&u64;
     memcpy(out, src, size);
     return true;
 }
@@ -201,6 +218,8 @@ rt_kernel_eye_like(struct rt_ctx *ctx, const struct rt_node *node,
     size_t esize = rt_dtype_size(out->dtype);
     int64_t rows = out->dims[0], cols = out->dims[1];
     char *dst = bufs[node->n_inputs];
+    if (rows * cols == 0)
+        return RT_OK;
     memset(dst, 0, (size_t)(rows * cols) * esize);
     int64_t k = clamp64(node->ints[0], -rows, cols);
     for (int64_t i = 0; i < rows; i++) {

@@ -61,10 +61,18 @@ static inline void
 copy_elem(char *dst, const char *src, size_t esize)
 {
     switch (esize) {
-    case 1: *(uint8_t *)dst = *(const uint8_t *)src; break;
-    case 2: *(uint16_t *)dst = *(const uint16_t *)src; break;
-    case 4: *(uint32_t *)dst = *(const uint32_t *)src; break;
-    default: *(uint64_t *)dst = *(const uint64_t *)src; break;
+    case 1:
+        *(uint8_t *)dst = *(const uint8_t *)src;
+        break;
+    case 2:
+        *(uint16_t *)dst = *(const uint16_t *)src;
+        break;
+    case 4:
+        *(uint32_t *)dst = *(const uint32_t *)src;
+        break;
+    default:
+        *(uint64_t *)dst = *(const uint64_t *)src;
+        break;
     }
 }
 
@@ -141,33 +149,48 @@ static inline float
 reduce_float(int reduction, float a, float b)
 {
     switch (reduction) {
-    case RT_SCATTER_ADD: return a + b;
-    case RT_SCATTER_MUL: return a * b;
-    case RT_SCATTER_MAX: return a > b ? a : b;
-    case RT_SCATTER_MIN: return a < b ? a : b;
-    default: return b;
+    case RT_SCATTER_ADD:
+        return a + b;
+    case RT_SCATTER_MUL:
+        return a * b;
+    case RT_SCATTER_MAX:
+        return a > b ? a : b;
+    case RT_SCATTER_MIN:
+        return a < b ? a : b;
+    default:
+        return b;
     }
 }
 
 /* Integer add and multiply wrap around, computed in uint64_t. */
-#define COMBINE(T, ADD, MUL)                                                \
-    do {                                                                    \
-        T *restrict d = (T *)dst;                                           \
-        const T *restrict s = (const T *)src;                               \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            T a = d[i], b = s[i];                                           \
-            switch (reduction) {                                            \
-            case RT_SCATTER_ADD: d[i] = (T)(ADD); break;                    \
-            case RT_SCATTER_MUL: d[i] = (T)(MUL); break;                    \
-            case RT_SCATTER_MAX: d[i] = a > b ? a : b; break;               \
-            case RT_SCATTER_MIN: d[i] = a < b ? a : b; break;               \
-            default: d[i] = b; break;                                       \
-            }                                                               \
-        }                                                                   \
+#define COMBINE(T, ADD, MUL)                                                   \
+    do {                                                                       \
+        T *restrict d = (T *)dst;                                              \
+        const T *restrict s = (const T *)src;                                  \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            T a = d[i], b = s[i];                                              \
+            switch (reduction) {                                               \
+            case RT_SCATTER_ADD:                                               \
+                d[i] = (T)(ADD);                                               \
+                break;                                                         \
+            case RT_SCATTER_MUL:                                               \
+                d[i] = (T)(MUL);                                               \
+                break;                                                         \
+            case RT_SCATTER_MAX:                                               \
+                d[i] = a > b ? a : b;                                          \
+                break;                                                         \
+            case RT_SCATTER_MIN:                                               \
+                d[i] = a < b ? a : b;                                          \
+                break;                                                         \
+            default:                                                           \
+                d[i] = b;                                                      \
+                break;                                                         \
+            }                                                                  \
+        }                                                                      \
     } while (0)
 
 #define COMBINE_FLOAT(T) COMBINE(T, a + b, a * b)
-#define COMBINE_INT(T)                                                      \
+#define COMBINE_INT(T)                                                         \
     COMBINE(T, (uint64_t)a + (uint64_t)b, (uint64_t)a * (uint64_t)b)
 
 /*
@@ -178,17 +201,39 @@ static void
 combine(int32_t dtype, int reduction, char *dst, const char *src, int64_t n)
 {
     switch (dtype) {
-    case RT_FLOAT: COMBINE_FLOAT(float); break;
-    case RT_DOUBLE: COMBINE_FLOAT(double); break;
-    case RT_INT8: COMBINE_INT(int8_t); break;
-    case RT_UINT8: COMBINE_INT(uint8_t); break;
-    case RT_INT16: COMBINE_INT(int16_t); break;
-    case RT_UINT16: COMBINE_INT(uint16_t); break;
-    case RT_INT32: COMBINE_INT(int32_t); break;
-    case RT_UINT32: COMBINE_INT(uint32_t); break;
-    case RT_INT64: COMBINE_INT(int64_t); break;
-    case RT_UINT64: COMBINE_INT(uint64_t); break;
-    case RT_BOOL: COMBINE(uint8_t, a | b, a & b); break;
+    case RT_FLOAT:
+        COMBINE_FLOAT(float);
+        break;
+    case RT_DOUBLE:
+        COMBINE_FLOAT(double);
+        break;
+    case RT_INT8:
+        COMBINE_INT(int8_t);
+        break;
+    case RT_UINT8:
+        COMBINE_INT(uint8_t);
+        break;
+    case RT_INT16:
+        COMBINE_INT(int16_t);
+        break;
+    case RT_UINT16:
+        COMBINE_INT(uint16_t);
+        break;
+    case RT_INT32:
+        COMBINE_INT(int32_t);
+        break;
+    case RT_UINT32:
+        COMBINE_INT(uint32_t);
+        break;
+    case RT_INT64:
+        COMBINE_INT(int64_t);
+        break;
+    case RT_UINT64:
+        COMBINE_INT(uint64_t);
+        break;
+    case RT_BOOL:
+        COMBINE(uint8_t, a | b, a & b);
+        break;
     case RT_FLOAT16:
     case RT_BFLOAT16: {
         uint16_t *d = (uint16_t *)dst;
@@ -223,14 +268,14 @@ struct gather_job {
     int64_t count, per_task; /* items or rows */
 };
 
-#define GATHER_SCALARS(T)                                                   \
-    do {                                                                    \
-        const T *restrict s = (const T *)base;                              \
-        T *restrict d = (T *)dst;                                           \
-        for (int64_t k = 0; k < job->n_idx; k++) {                          \
-            int64_t i = index_at(job->idx, job->idx_dtype, k);              \
-            d[k] = s[i < 0 ? i + job->n : i];                               \
-        }                                                                   \
+#define GATHER_SCALARS(T)                                                      \
+    do {                                                                       \
+        const T *restrict s = (const T *)base;                                 \
+        T *restrict d = (T *)dst;                                              \
+        for (int64_t k = 0; k < job->n_idx; k++) {                             \
+            int64_t i = index_at(job->idx, job->idx_dtype, k);                 \
+            d[k] = s[i < 0 ? i + job->n : i];                                  \
+        }                                                                      \
     } while (0)
 
 static void
@@ -238,8 +283,8 @@ gather_task(void *arg, int64_t task)
 {
     const struct gather_job *job = arg;
     int64_t from = task * job->per_task;
-    int64_t to = from + job->per_task < job->count ? from + job->per_task
-                                                   : job->count;
+    int64_t to =
+        from + job->per_task < job->count ? from + job->per_task : job->count;
     size_t run = (size_t)job->inner * job->esize;
     if (job->inner != 1) {
         char *dst = job->dst + (size_t)from * run;
@@ -255,10 +300,18 @@ gather_task(void *arg, int64_t task)
         const char *base = job->data + (size_t)(o * job->n) * job->esize;
         char *dst = job->dst + (size_t)(o * job->n_idx) * job->esize;
         switch (job->esize) {
-        case 1: GATHER_SCALARS(uint8_t); break;
-        case 2: GATHER_SCALARS(uint16_t); break;
-        case 4: GATHER_SCALARS(uint32_t); break;
-        default: GATHER_SCALARS(uint64_t); break;
+        case 1:
+            GATHER_SCALARS(uint8_t);
+            break;
+        case 2:
+            GATHER_SCALARS(uint16_t);
+            break;
+        case 4:
+            GATHER_SCALARS(uint32_t);
+            break;
+        default:
+            GATHER_SCALARS(uint64_t);
+            break;
         }
     }
 }
@@ -278,7 +331,8 @@ rt_kernel_gather(struct rt_ctx *ctx, const struct rt_node *node,
     if (check_index_dtype(ctx, node, 1) != RT_OK)
         return RT_ERR_ARGUMENT;
     int axis = (int)node->ints[0];
-    struct gather_job job = {.data = bufs[0], .idx = bufs[1],
+    struct gather_job job = {.data = bufs[0],
+                             .idx = bufs[1],
                              .idx_dtype = node->descs[1].dtype,
                              .dst = bufs[2],
                              .esize = rt_dtype_size(data->dtype),
@@ -373,8 +427,7 @@ elements_setup(struct rt_ctx *ctx, const struct rt_node *node,
     w->indices = &node->descs[1];
     w->idx = bufs[1];
     if (node->n_ints < 1 || node->ints[0] < 0 ||
-        node->ints[0] >= w->data->rank ||
-        w->indices->rank != w->data->rank)
+        node->ints[0] >= w->data->rank || w->indices->rank != w->data->rank)
         return rt_fail(ctx, node, RT_ERR_ARGUMENT,
                        "axis is out of range or the ranks differ");
     if (check_index_dtype(ctx, node, 1) != RT_OK)
@@ -401,8 +454,8 @@ rt_kernel_gather_elements(struct rt_ctx *ctx, const struct rt_node *node,
     char *dst = bufs[2];
     int64_t offsets[ELEMENTS_BLOCK];
     for (int64_t from = 0; from < count; from += ELEMENTS_BLOCK) {
-        int64_t to = count - from > ELEMENTS_BLOCK ? from + ELEMENTS_BLOCK
-                                                   : count;
+        int64_t to =
+            count - from > ELEMENTS_BLOCK ? from + ELEMENTS_BLOCK : count;
         elements_walk_block(&w, from, to, offsets);
         for (int64_t k = from; k < to; k++)
             copy_elem(dst + (size_t)k * esize,
@@ -449,8 +502,8 @@ rt_kernel_scatter_elements(struct rt_ctx *ctx, const struct rt_node *node,
     int64_t count = rt_numel(w.indices);
     int64_t offsets[ELEMENTS_BLOCK];
     for (int64_t from = 0; from < count; from += ELEMENTS_BLOCK) {
-        int64_t to = count - from > ELEMENTS_BLOCK ? from + ELEMENTS_BLOCK
-                                                   : count;
+        int64_t to =
+            count - from > ELEMENTS_BLOCK ? from + ELEMENTS_BLOCK : count;
         elements_walk_block(&w, from, to, offsets);
         for (int64_t k = from; k < to; k++) {
             char *d = dst + (size_t)offsets[k - from] * esize;
@@ -512,8 +565,8 @@ rt_kernel_gather_nd(struct rt_ctx *ctx, const struct rt_node *node,
     int64_t slice = dims_product(data->dims, b + m, data->rank);
     int64_t batch_size = dims_product(data->dims, b, data->rank);
     for (int64_t t = 0; t < batches * per_batch; t++)
-        if (nd_offset(ctx, node, data, dstride, b, bufs[1], ind->dtype, t,
-                      m) < 0)
+        if (nd_offset(ctx, node, data, dstride, b, bufs[1], ind->dtype, t, m) <
+            0)
             return RT_ERR_RUNTIME;
 
     size_t run = (size_t)slice * esize;
@@ -521,8 +574,8 @@ rt_kernel_gather_nd(struct rt_ctx *ctx, const struct rt_node *node,
         return RT_OK;
     char *dst = bufs[2];
     for (int64_t j = 0; j < batches; j++) {
-        const char *base = (const char *)bufs[0] + (j * batch_size) *
-                                                       (int64_t)esize;
+        const char *base =
+            (const char *)bufs[0] + (j * batch_size) * (int64_t)esize;
         for (int64_t t = j * per_batch; t < (j + 1) * per_batch; t++) {
             int64_t off = nd_offset(ctx, node, data, dstride, b, bufs[1],
                                     ind->dtype, t, m);
@@ -558,8 +611,8 @@ rt_kernel_scatter_nd(struct rt_ctx *ctx, const struct rt_node *node,
     int64_t tuples = dims_product(ind->dims, 0, q - 1);
     int64_t slice = dims_product(data->dims, k, data->rank);
     for (int64_t t = 0; t < tuples; t++)
-        if (nd_offset(ctx, node, data, dstride, 0, bufs[1], ind->dtype, t,
-                      k) < 0)
+        if (nd_offset(ctx, node, data, dstride, 0, bufs[1], ind->dtype, t, k) <
+            0)
             return RT_ERR_RUNTIME;
 
     char *dst = bufs[3];
@@ -570,8 +623,8 @@ rt_kernel_scatter_nd(struct rt_ctx *ctx, const struct rt_node *node,
     if (slice == 0)
         return RT_OK;
     for (int64_t t = 0; t < tuples; t++) {
-        int64_t off = nd_offset(ctx, node, data, dstride, 0, bufs[1],
-                                ind->dtype, t, k);
+        int64_t off =
+            nd_offset(ctx, node, data, dstride, 0, bufs[1], ind->dtype, t, k);
         char *d = dst + off * (int64_t)esize;
         const char *s = upd + t * slice * (int64_t)esize;
         if (reduction == RT_SCATTER_NONE)
@@ -591,21 +644,44 @@ numeric_index(const void *buf, int32_t dtype, int64_t i, int64_t *out)
 {
     double v;
     switch (dtype) {
-    case RT_INT64: *out = ((const int64_t *)buf)[i]; return true;
-    case RT_INT32: *out = ((const int32_t *)buf)[i]; return true;
-    case RT_INT16: *out = ((const int16_t *)buf)[i]; return true;
-    case RT_INT8: *out = ((const int8_t *)buf)[i]; return true;
-    case RT_UINT8: *out = ((const uint8_t *)buf)[i]; return true;
-    case RT_UINT16: *out = ((const uint16_t *)buf)[i]; return true;
-    case RT_UINT32: *out = ((const uint32_t *)buf)[i]; return true;
-    case RT_UINT64: v = (double)((const uint64_t *)buf)[i]; break;
-    case RT_FLOAT: v = ((const float *)buf)[i]; break;
-    case RT_DOUBLE: v = ((const double *)buf)[i]; break;
-    case RT_FLOAT16: v = half_to_float(((const uint16_t *)buf)[i]); break;
+    case RT_INT64:
+        *out = ((const int64_t *)buf)[i];
+        return true;
+    case RT_INT32:
+        *out = ((const int32_t *)buf)[i];
+        return true;
+    case RT_INT16:
+        *out = ((const int16_t *)buf)[i];
+        return true;
+    case RT_INT8:
+        *out = ((const int8_t *)buf)[i];
+        return true;
+    case RT_UINT8:
+        *out = ((const uint8_t *)buf)[i];
+        return true;
+    case RT_UINT16:
+        *out = ((const uint16_t *)buf)[i];
+        return true;
+    case RT_UINT32:
+        *out = ((const uint32_t *)buf)[i];
+        return true;
+    case RT_UINT64:
+        v = (double)((const uint64_t *)buf)[i];
+        break;
+    case RT_FLOAT:
+        v = ((const float *)buf)[i];
+        break;
+    case RT_DOUBLE:
+        v = ((const double *)buf)[i];
+        break;
+    case RT_FLOAT16:
+        v = half_to_float(((const uint16_t *)buf)[i]);
+        break;
     case RT_BFLOAT16:
         v = bfloat16_to_float(((const uint16_t *)buf)[i]);
         break;
-    default: return false;
+    default:
+        return false;
     }
     if (!(v > -9.2e18 && v < 9.2e18))
         return false;

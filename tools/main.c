@@ -18,6 +18,7 @@ static const char usage[] =
     "  compile MODEL.onnx -o LIB.so   compile a model (see compile --help)\n"
     "  run LIB.so -i NAME=FILE ...    run a compiled model (see run --help)\n"
     "  test-onnx DIR...               run ONNX backend test directories\n"
+    "  opt FILE --passes=LIST         run passes on IR text and print it\n"
     "  help                           print this message\n"
     "\n"
     "Run `onnxc COMMAND --help` for the options of a command.\n";
@@ -34,6 +35,8 @@ main(int argc, char **argv)
         return tool_compile_main(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return tool_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "opt") == 0)
+        return tool_opt_main(argc - 1, argv + 1);
     if (strcmp(cmd, "test-onnx") == 0)
         return tool_test_onnx_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||

@@ -249,9 +249,12 @@ tool_compare(const char *label, const struct tool_tensor *got,
             g = element(got, i);
             w = element(want, i);
         } else if (exact && ir_dtype_size(want->dtype) == 2) {
-            ok = memcmp((const char *)got->data + 2 * i,
-                        (const char *)want->data + 2 * i, 2) == 0;
-            g = w = 0;
+            uint16_t gb, wb;
+            memcpy(&gb, (const char *)got->data + 2 * i, 2);
+            memcpy(&wb, (const char *)want->data + 2 * i, 2);
+            ok = gb == wb;
+            g = gb; /* compared and reported as raw bits */
+            w = wb;
         } else {
             g = element(got, i);
             w = element(want, i);

@@ -92,24 +92,38 @@ load_files(const char *dir, const char *prefix, struct tool_tensor *t,
     return 0;
 }
 
+/*
+ * The backend test data stores bfloat16 tensors as uint16; read them back
+ * as the bfloat16 the model declares.
+ */
+static void
+retype_bfloat16(struct tool_tensor *t, enum ir_dtype declared)
+{
+    if (declared == IR_DTYPE_BFLOAT16 && t->dtype == IR_DTYPE_UINT16)
+        t->dtype = IR_DTYPE_BFLOAT16;
+}
+
 /* Bind the graph inputs to the data set's shapes. */
 static int
-bind_to_data(struct ir_graph *g, const struct data_set *d)
+bind_to_data(struct ir_graph *g, struct data_set *d)
 {
     if (d->n_inputs != g->n_inputs)
         return ir_errorf("the test has %d inputs, the model %d", d->n_inputs,
                          (int)g->n_inputs);
     for (int32_t i = 0; i < g->n_inputs; i++) {
         struct ir_value *v = &g->values[g->inputs[i]];
-        const struct tool_tensor *t = &d->inputs[i];
+        struct tool_tensor *t = &d->inputs[i];
+        retype_bfloat16(t, v->dtype);
         if (v->shape.rank < 0) {
             v->shape = t->shape;
             continue;
         }
-        if (v->shape.rank != t->shape.rank)
-            return ir_errorf("input '%s' has rank %d in the model, %d in "
-                             "the data", v->name, v->shape.rank,
-                             t->shape.rank);
+        if (v->shape.rank != t->shape.rank) {
+            /* The reference implementation ignores declared shapes; a
+             * few backend tests declare a rank their data lacks. */
+            v->shape = t->shape;
+            continue;
+        }
         for (int k = 0; k < v->shape.rank; k++) {
             if (v->shape.sym[k] >= 0)
                 g->sym_bound[v->shape.sym[k]] = t->shape.dim[k];
@@ -133,6 +147,8 @@ compare_outputs(const struct ir_graph *g, const struct tool_tensor *got,
     int rc = 0;
     for (int i = 0; i < d->n_outputs; i++) {
         double err;
+        retype_bfloat16((struct tool_tensor *)&d->outputs[i],
+                        g->values[g->outputs[i]].dtype);
         if (tool_compare(g->values[g->outputs[i]].name, &got[i],
                          &d->outputs[i], 1e-3, 1e-7, &err) != 0)
             rc = -1;
@@ -271,7 +287,7 @@ test_child(const char *dir, const struct test_opts *o, FILE *log)
     char *text = calloc((size_t)end + 1, 1);
     rewind(log);
     if (text && fread(text, 1, (size_t)end, log) == (size_t)end &&
-        strstr(text, "not supported")) {
+        (strstr(text, "not supported") || strstr(text, "unsupported"))) {
         free(text);
         return CHILD_UNSUPPORTED;
     }

@@ -37,6 +37,7 @@ int tool_compare(const char *label, const struct tool_tensor *got,
 int tool_compile_main(int argc, char **argv);
 int tool_run_main(int argc, char **argv);
 int tool_test_onnx_main(int argc, char **argv);
+int tool_opt_main(int argc, char **argv);
 
 /* ---- compile.c: shared by compile and test-onnx ---- */
 

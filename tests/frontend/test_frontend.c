@@ -88,7 +88,7 @@ find_op(const struct ir_graph *g, enum ir_op_kind kind)
     return NULL;
 }
 
-/* Operand k of op must be a 1-D int64 constant holding want[0..n). */
+/* Operand k of op must be a 1-D int64 constant equal to want[0..n). */
 static void
 check_i64_operand(const char *what, const struct ir_graph *g,
                   const struct ir_op *op, int k, const int64_t *want, int n)
@@ -423,7 +423,7 @@ test_other_normalisation(void)
                  "supported when an operand's rank is unknown");
 }
 
-/* Value name must be a constant of dtype and shape holding want. */
+/* Value name must be a constant of dtype and shape with data want. */
 static void
 check_const(const struct ir_graph *g, const char *name, enum ir_dtype dtype,
             int rank, const int64_t *dims, const void *want, size_t nbytes)

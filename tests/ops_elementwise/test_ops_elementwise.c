@@ -982,6 +982,89 @@ test_math_functions(void)
     run_free(&r);
 }
 
+/* Distance from got to want in units of the float spacing at want. */
+static double
+ulp_error(float got, double want)
+{
+    if (isnan(want))
+        return isnan(got) ? 0 : INFINITY;
+    if (isinf(want))
+        return got == want ? 0 : INFINITY;
+    float w = (float)want;
+    double spacing = nextafterf(fabsf(w), INFINITY) - fabsf(w);
+    return fabs(got - want) / spacing;
+}
+
+static double
+sigmoid_ref(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+
+static double
+elu_ref(double x)
+{
+    return x < 0 ? expm1(x) : x;
+}
+
+/*
+ * The float loops of Exp, Tanh, Erf, Sigmoid and Elu (which uses expm1)
+ * have their own branch-free code: sweep each over its range and compare
+ * with double libm, specials included.
+ */
+static void
+test_float_math_accuracy(void)
+{
+    static const struct {
+        enum ir_op_kind kind;
+        double (*ref)(double);
+        double lo, hi;
+        double max_ulp;
+    } cases[] = {
+        {IR_OP_EXP, exp, -110, 110, 3},
+        {IR_OP_TANH, tanh, -12, 12, 4},
+        {IR_OP_ERF, erf, -6, 6, 4},
+        {IR_OP_SIGMOID, sigmoid_ref, -120, 120, 4},
+        {IR_OP_ELU, elu_ref, -30, 1, 4},
+    };
+    enum { N = 200003, SPECIALS = 9 };
+    static const float specials[SPECIALS] = {
+        INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f,
+        -88.5f};
+    float *x = malloc(sizeof(float) * (N + SPECIALS));
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (int i = 0; i < N; i++)
+            x[i] = (float)(cases[c].lo +
+                           (cases[c].hi - cases[c].lo) * i / (N - 1));
+        memcpy(x + N, specials, sizeof(specials));
+        const char *name = ir_op_kind_name(cases[c].kind);
+        struct run r = cases[c].kind == IR_OP_ELU
+                           ? unary_attr(IR_OP_ELU, N + SPECIALS, x, NULL, 0)
+                           : unary(cases[c].kind, IR_DTYPE_FLOAT,
+                                   N + SPECIALS, x);
+        CHECK(r.status == RT_OK, "%s: status %d", name, r.status);
+        if (r.status != RT_OK) {
+            run_free(&r);
+            continue;
+        }
+        double worst = 0;
+        int worst_at = 0;
+        for (int i = 0; i < N + SPECIALS; i++) {
+            double e = ulp_error(((float *)r.out[0])[i], cases[c].ref(x[i]));
+            if (e > worst) {
+                worst = e;
+                worst_at = i;
+            }
+        }
+        CHECK(worst <= cases[c].max_ulp,
+              "%s: %.2f ulp at x = %.9g (got %.9g, want %.9g)", name, worst,
+              x[worst_at], ((float *)r.out[0])[worst_at],
+              cases[c].ref(x[worst_at]));
+        run_free(&r);
+    }
+    free(x);
+}
+
 /* ---- Cast, CastLike, Identity, Dropout, Clip ---- */
 
 static struct run
@@ -1187,6 +1270,7 @@ main(void)
     test_activations();
     test_gelu();
     test_math_functions();
+    test_float_math_accuracy();
     test_cast_float_int_bool();
     test_cast_half();
     test_cast_like();

@@ -17,6 +17,7 @@
 /* Built without the other op groups: their tables are empty. */
 const struct pass_op_impl pass_ops_elementwise[] = {{.kind = IR_OP_COUNT}};
 const struct pass_op_impl pass_ops_shape[] = {{.kind = IR_OP_COUNT}};
+const struct pass_op_impl pass_ops_fused[] = {{.kind = IR_OP_COUNT}};
 #endif
 
 static int n_passed, n_failed;

@@ -16,16 +16,16 @@ static int n_passed, n_failed;
 /* Every kernel also runs on this pool; the results must match. */
 static struct rt_pool *pool;
 
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            n_passed++;                                                     \
-        } else {                                                            \
-            n_failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (cond) {                                                            \
+            n_passed++;                                                        \
+        } else {                                                               \
+            n_failed++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
     } while (0)
 
 #define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -95,13 +95,13 @@ iota_f32(struct op_test *t, int rank, const int64_t *dims)
 }
 
 static struct ir_op *
-add_op(struct op_test *t, enum ir_op_kind kind, const int32_t *operands,
-       int n, int n_results)
+add_op(struct op_test *t, enum ir_op_kind kind, const int32_t *operands, int n,
+       int n_results)
 {
     int32_t results[8];
     for (int i = 0; i < n_results; i++)
-        results[i] = ir_value_add(t->g, NULL, IR_VALUE_RESULT,
-                                  IR_DTYPE_UNDEFINED, NULL);
+        results[i] =
+            ir_value_add(t->g, NULL, IR_VALUE_RESULT, IR_DTYPE_UNDEFINED, NULL);
     t->op = ir_op_add(t->g, kind, NULL, 18, operands, n, results, n_results);
     return &t->g->ops[t->op];
 }
@@ -143,8 +143,8 @@ op_run(struct op_test *t)
     ir_set_error_stream(errors);
     t->infer_status = impl ? impl->infer(t->g, op) : -1;
     struct pass_kernel_call call;
-    bool have_call = t->infer_status == 0 &&
-                     pass_kernel_call_init(t->g, op, &call) == 0;
+    bool have_call =
+        t->infer_status == 0 && pass_kernel_call_init(t->g, op, &call) == 0;
     ir_set_error_stream(NULL);
     rewind(errors);
     size_t got = fread(t->message, 1, sizeof(t->message) - 1, errors);
@@ -205,8 +205,8 @@ check_result(const struct op_test *t, const char *name, int i,
 }
 
 static void
-check_f32(const struct op_test *t, const char *name, int i,
-          const float *want, int n)
+check_f32(const struct op_test *t, const char *name, int i, const float *want,
+          int n)
 {
     const float *got = t->out[i];
     int bad = -1;
@@ -218,8 +218,8 @@ check_f32(const struct op_test *t, const char *name, int i,
 }
 
 static void
-check_i64(const struct op_test *t, const char *name, int i,
-          const int64_t *want, int n)
+check_i64(const struct op_test *t, const char *name, int i, const int64_t *want,
+          int n)
 {
     const int64_t *got = t->out[i];
     int bad = -1;
@@ -250,12 +250,9 @@ test_shape_start_end(void)
         int n;
         int64_t want[3];
     } cases[] = {
-        {0, 0, false, false, 3, {2, 3, 4}},
-        {-1, 0, true, false, 1, {4}},
-        {1, 2, true, true, 1, {3}},
-        {0, -1, false, true, 2, {2, 3}},
-        {-10, 10, true, true, 3, {2, 3, 4}},
-        {2, 1, true, true, 0, {0}},
+        {0, 0, false, false, 3, {2, 3, 4}},  {-1, 0, true, false, 1, {4}},
+        {1, 2, true, true, 1, {3}},          {0, -1, false, true, 2, {2, 3}},
+        {-10, 10, true, true, 3, {2, 3, 4}}, {2, 1, true, true, 0, {0}},
     };
     for (int c = 0; c < LEN(cases); c++) {
         struct op_test t = op_new();
@@ -272,9 +269,8 @@ test_shape_start_end(void)
             CHECK(result(&t, 0)->kind == IR_VALUE_CONST,
                   "shape case %d: the result is not a constant", c);
             check_i64(&t, "shape kernel", 0, cases[c].want, cases[c].n);
-            CHECK(n == 0 ||
-                      memcmp(result(&t, 0)->data, cases[c].want,
-                             sizeof(int64_t) * (size_t)n) == 0,
+            CHECK(n == 0 || memcmp(result(&t, 0)->data, cases[c].want,
+                                   sizeof(int64_t) * (size_t)n) == 0,
                   "shape case %d: the folded constant is wrong", c);
         }
         op_free(&t);
@@ -341,6 +337,17 @@ test_reshape_errors(void)
     op_free(&t);
 
     t = op_new();
+    int64_t n2 = 2;
+    struct ir_shape vec = ir_shape_make(1, &n2);
+    int32_t ops_input[] = {
+        iota_f32(&t, 2, dims),
+        ir_value_add(t.g, "shape", IR_VALUE_INPUT, IR_DTYPE_INT64, &vec)};
+    add_op(&t, IR_OP_RESHAPE, ops_input, 2, 1);
+    op_run(&t);
+    check_error(&t, "reshape run-time shape", "must be a constant");
+    op_free(&t);
+
+    t = op_new();
     int64_t two[] = {-1, -1};
     int32_t ops2[] = {iota_f32(&t, 2, dims), ints(&t, 2, two)};
     add_op(&t, IR_OP_RESHAPE, ops2, 2, 1);
@@ -392,6 +399,13 @@ test_squeeze(void)
     op_run(&t);
     int64_t want2[] = {1, 3, 2};
     check_result(&t, "squeeze axis -2", 0, IR_DTYPE_FLOAT, 3, want2);
+    op_free(&t);
+
+    t = op_new();
+    int32_t ops_empty[] = {iota_f32(&t, 4, dims), ints(&t, 0, NULL)};
+    add_op(&t, IR_OP_SQUEEZE, ops_empty, 2, 1);
+    op_run(&t);
+    check_result(&t, "squeeze empty axes", 0, IR_DTYPE_FLOAT, 2, want);
     op_free(&t);
 
     t = op_new();
@@ -599,8 +613,7 @@ check_slice_1d(const char *name, int64_t n, int64_t start, int64_t end,
     struct op_test t = op_new();
     int64_t zero = 0;
     int32_t ops[] = {iota_f32(&t, 1, &n), ints(&t, 1, &start),
-                     ints(&t, 1, &end), ints(&t, 1, &zero),
-                     ints(&t, 1, &step)};
+                     ints(&t, 1, &end), ints(&t, 1, &zero), ints(&t, 1, &step)};
     add_op(&t, IR_OP_SLICE, ops, 5, 1);
     op_run(&t);
     if (check_result(&t, name, 0, IR_DTYPE_FLOAT, 1, &count))
@@ -634,8 +647,7 @@ test_slice(void)
     int64_t dims[] = {2, 4}, starts[] = {1, 0}, ends[] = {2, 3};
     int64_t axes[] = {-2, -1}, steps[] = {1, 2};
     int32_t ops[] = {iota_f32(&t, 2, dims), ints(&t, 2, starts),
-                     ints(&t, 2, ends), ints(&t, 2, axes),
-                     ints(&t, 2, steps)};
+                     ints(&t, 2, ends), ints(&t, 2, axes), ints(&t, 2, steps)};
     add_op(&t, IR_OP_SLICE, ops, 5, 1);
     op_run(&t);
     int64_t want[] = {1, 2};
@@ -648,8 +660,7 @@ test_slice(void)
     /* A zero-size axis that is not sliced, and no axes or steps. */
     t = op_new();
     int64_t zdims[] = {0, 3}, zs[] = {0, 1}, ze[] = {5, 3};
-    int32_t zops[] = {iota_f32(&t, 2, zdims), ints(&t, 2, zs),
-                      ints(&t, 2, ze)};
+    int32_t zops[] = {iota_f32(&t, 2, zdims), ints(&t, 2, zs), ints(&t, 2, ze)};
     add_op(&t, IR_OP_SLICE, zops, 3, 1);
     op_run(&t);
     int64_t zwant[] = {0, 2};
@@ -896,8 +907,7 @@ test_scatter(void)
     ir_op_set_int(op, "axis", 1);
     ir_op_set_string(op, "reduction", "add");
     op_run(&t);
-    if (check_result(&t, "scatter elements add", 0, IR_DTYPE_FLOAT, 2,
-                     dims)) {
+    if (check_result(&t, "scatter elements add", 0, IR_DTYPE_FLOAT, 2, dims)) {
         float v[] = {0, 4.5f, 2, 3, 14};
         check_f32(&t, "scatter elements add", 0, v, 5);
     }
@@ -972,11 +982,8 @@ test_range(void)
         int64_t start, limit, delta, n;
         int64_t want[4];
     } cases[] = {
-        {10, 4, -3, 2, {10, 7}},
-        {0, 7, 2, 4, {0, 2, 4, 6}},
-        {5, 5, 1, 0, {0}},
-        {5, 0, 1, 0, {0}},
-        {-3, 0, 1, 3, {-3, -2, -1}},
+        {10, 4, -3, 2, {10, 7}}, {0, 7, 2, 4, {0, 2, 4, 6}},  {5, 5, 1, 0, {0}},
+        {5, 0, 1, 0, {0}},       {-3, 0, 1, 3, {-3, -2, -1}},
     };
     for (int c = 0; c < LEN(cases); c++) {
         t = op_new();
@@ -1063,8 +1070,8 @@ test_eye_like_and_constant_of_shape(void)
     int32_t fill = 42;
     int32_t value = tensor(&t, IR_DTYPE_INT32, 1, (int64_t[]){1}, &fill);
     op = add_op(&t, IR_OP_CONSTANT_OF_SHAPE, &shape, 1, 1);
-    struct ir_attr a = {.name = "value", .kind = IR_ATTR_TENSOR,
-                        .tensor = value};
+    struct ir_attr a = {
+        .name = "value", .kind = IR_ATTR_TENSOR, .tensor = value};
     ir_op_set_attr(op, &a);
     op_run(&t);
     if (check_result(&t, "constant of shape scalar", 0, IR_DTYPE_INT32, 0,
@@ -1141,8 +1148,7 @@ test_large_copies(void)
     ir_op_set_int(add_op(&t, IR_OP_GATHER, cops, 2, 1), "axis", 1);
     op_run(&t);
     int64_t cwant[] = {2000, 50};
-    if (check_result(&t, "gather large axis 1", 0, IR_DTYPE_FLOAT, 2,
-                     cwant)) {
+    if (check_result(&t, "gather large axis 1", 0, IR_DTYPE_FLOAT, 2, cwant)) {
         const float *got = t.out[0];
         CHECK(got[1999 * 50 + 49] == 1999 * 300 + 299 - 49 * 3,
               "gather large axis 1: last element is %g", got[1999 * 50 + 49]);
@@ -1157,8 +1163,7 @@ test_large_copies(void)
     if (check_result(&t, "expand large", 0, IR_DTYPE_FLOAT, 4, shape)) {
         const float *got = t.out[0];
         CHECK(got[2 * 8 * 256 * 512 - 1] == 511,
-              "expand large: last element is %g",
-              got[2 * 8 * 256 * 512 - 1]);
+              "expand large: last element is %g", got[2 * 8 * 256 * 512 - 1]);
     }
     op_free(&t);
 }
