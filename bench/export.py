@@ -33,8 +33,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent / "tests" / "models"))
 from export import BertEncoder, perturb_degenerate_parameters  # noqa: E402
 
-# Opset 17 exports LayerNorm as one LayerNormalization node, as current
-# exporters do, so both runtimes see the same fused op.
+# Opset 17 exports nn.LayerNorm as one LayerNormalization node, so both
+# runtimes start from the same fused op.
 OPSET = 17
 
 # Vocabulary of the BERT-like encoder: the size of bert-base-uncased. The
@@ -42,7 +42,9 @@ OPSET = 17
 # (94 MB of 440 MB) but not the FLOP count.
 BERT_VOCAB = 30522
 
-# Vocabulary of the T5/Marian-like encoder-decoder, as the benchmark brief sets.
+# Vocabulary of the T5/Marian-like encoder-decoder. It is smaller than real
+# translation vocabularies to keep the export and the library small, so the
+# tied LM head is a smaller share of the FLOPs than in a real model.
 SEQ2SEQ_VOCAB = 8000
 
 
@@ -207,7 +209,8 @@ def matmul_flops(model: onnx.ModelProto) -> Tuple[int, int]:
             a, b = shapes[node.input[0]], shapes[node.input[1]]
             out = shapes[node.output[0]]
             if len(a) < 2 or len(b) < 2:
-                raise ValueError(f"{node.name}: 1-D MatMul operands are not counted")
+                raise ValueError(f"{node.name}: MatMul with a 1-D operand; the FLOP "
+                                 f"count supports only operands of rank >= 2")
             k = a[-1]
             total += 2 * math.prod(out) * k
         elif node.op_type == "Gemm":

@@ -44,6 +44,7 @@ function fail(message) {
 // and a typed array holding a copy of the data.
 function readNpy(file) {
   const bytes = fs.readFileSync(file);
+
   const magic = '\x93NUMPY';
   if (bytes.length < 10 || bytes.toString('latin1', 0, 6) !== magic) {
     fail(`${file}: not a .npy file (missing the \\x93NUMPY magic)`);
@@ -60,6 +61,7 @@ function readNpy(file) {
   } else {
     fail(`${file}: unsupported .npy format version ${major}`);
   }
+
   const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
   const descr = /'descr':\s*'([^']+)'/.exec(header);
   const fortran = /'fortran_order':\s*(True|False)/.exec(header);
@@ -75,6 +77,7 @@ function readNpy(file) {
     fail(`${file}: unsupported dtype '${descr[1]}' (supported: ` +
          `${Object.keys(NPY_TYPES).join(', ')})`);
   }
+
   const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s !== '')
       .map(Number);
   const count = dims.reduce((a, b) => a * b, 1);

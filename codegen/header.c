@@ -84,7 +84,10 @@ static const char common_types[] =
 /* The entry points; each @ stands for the model's prefix. */
 static const char api_decls[] =
     "typedef struct rt_session @_session_t;\n\n"
-    "/* Create a session that runs on num_threads threads. */\n"
+    "/*\n"
+    " * Create a session that runs on num_threads threads (one when it is\n"
+    " * 0 or less).  More than 1024 returns ONNXC_ERR_ARGUMENT.\n"
+    " */\n"
     "int @_create(int32_t num_threads, @_session_t **out);\n"
     "/*\n"
     " * Run the model.  Tensors come in the order listed above, with\n"

@@ -530,3 +530,63 @@ out:
     free(ready.items);
     return rc;
 }
+
+/* Renumber through map, where -1 marks a dropped value. */
+static int32_t
+remap(const int32_t *map, int32_t v)
+{
+    return v == IR_NONE ? IR_NONE : map[v];
+}
+
+int32_t
+ir_graph_prune_constants(struct ir_graph *g)
+{
+    bool *used = ir_xcalloc((size_t)g->n_values + 1, sizeof(bool));
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        const struct ir_op *op = &g->ops[i];
+        for (int k = 0; k < op->n_operands; k++)
+            if (op->operands[k] != IR_NONE)
+                used[op->operands[k]] = true;
+        for (int k = 0; k < op->n_attrs; k++)
+            if (op->attrs[k].kind == IR_ATTR_TENSOR &&
+                op->attrs[k].tensor != IR_NONE)
+                used[op->attrs[k].tensor] = true;
+    }
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        used[g->outputs[i]] = true;
+
+    int32_t *map = ir_xmalloc(sizeof(int32_t) * (size_t)(g->n_values + 1));
+    int32_t n = 0, dropped = 0;
+    for (int32_t v = 0; v < g->n_values; v++) {
+        struct ir_value *val = &g->values[v];
+        if (val->kind == IR_VALUE_CONST && !used[v]) {
+            map[v] = IR_NONE;
+            free(val->name);
+            free(val->data);
+            free(val->uses);
+            dropped++;
+            continue;
+        }
+        map[v] = n;
+        g->values[n++] = *val;
+    }
+    g->n_values = n;
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        struct ir_op *op = &g->ops[i];
+        for (int k = 0; k < op->n_operands; k++)
+            op->operands[k] = remap(map, op->operands[k]);
+        for (int k = 0; k < op->n_results; k++)
+            op->results[k] = remap(map, op->results[k]);
+        for (int k = 0; k < op->n_attrs; k++)
+            if (op->attrs[k].kind == IR_ATTR_TENSOR)
+                op->attrs[k].tensor = remap(map, op->attrs[k].tensor);
+    }
+    for (int32_t i = 0; i < g->n_inputs; i++)
+        g->inputs[i] = remap(map, g->inputs[i]);
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        g->outputs[i] = remap(map, g->outputs[i]);
+    free(map);
+    free(used);
+    ir_graph_fill_uses(g);
+    return dropped;
+}

@@ -183,6 +183,12 @@ int32_t ir_sym_intern(struct ir_graph *g, const char *name);
 void ir_graph_fill_uses(struct ir_graph *g);
 /* Drop dead ops, then refill uses.  Values are kept (indices stay valid). */
 void ir_graph_compact(struct ir_graph *g);
+/*
+ * Drop constants that no op, attribute or output uses, renumbering the
+ * remaining values.  Invalidates value indices held outside the graph.
+ * Returns how many were dropped.
+ */
+int32_t ir_graph_prune_constants(struct ir_graph *g);
 /* Replace every use of value from by value to, outputs included. */
 void ir_value_replace_uses(struct ir_graph *g, int32_t from, int32_t to);
 /*

@@ -1,8 +1,9 @@
 /*
  * Dead-code elimination: removes ops none of whose results reach a graph
- * output.
+ * output, then constants that nothing reads.
  *
- * Requires: nothing.  Keeps: topological order.  Breaks: nothing.
+ * Requires: nothing.  Keeps: topological order.  Breaks: value indices,
+ * since dropped constants are renumbered away.
  */
 #include "passes.h"
 
@@ -33,6 +34,7 @@ run_dce(struct ir_graph *g, struct pass_manager *pm)
     free(live);
     ir_graph_compact(g);
     pass_stat_add(pm, "ops removed", removed);
+    pass_stat_add(pm, "constants removed", ir_graph_prune_constants(g));
     return 0;
 }
 

@@ -50,8 +50,9 @@ mask_format(unsigned mask, char *buf, size_t size)
 /*
  * Fetch operand i into *out, failing if it is omitted or its dtype is not
  * in mask.  Half floats and strings, which ONNX allows for most of these
- * ops, are reported as not supported; other dtypes break the op's type
- * constraints.
+ * ops, are reported as not supported.  Other dtypes break the op's type
+ * constraints.  NOTE: only Cast, CastLike and the ops that just move data
+ * (Identity, Dropout, Where) accept float16 and bfloat16.
  */
 static int
 operand_typed(const struct ir_graph *g, const struct ir_op *op, int i,
@@ -297,10 +298,23 @@ infer_identity(struct ir_graph *g, struct ir_op *op)
     return 0;
 }
 
+/* True if operand i is a constant scalar equal to 0. */
+static bool
+operand_is_zero(const struct ir_graph *g, const struct ir_op *op, int i)
+{
+    double v;
+    if (!pass_operand_is_const(g, op, i) ||
+        ir_shape_numel(&pass_operand(g, op, i)->shape) != 1)
+        return false;
+    return pass_operand_scalar(g, op, i, &v) == 0 && v == 0;
+}
+
 /*
- * Dropout in inference: y = x and the optional mask is all true.  The mask
- * is bool from opset 10 and has x's dtype before.  From opset 12 the
- * optional input 2, training_mode, must be a constant false.
+ * Dropout: y = x and the optional mask is all true.  The mask is bool from
+ * opset 10 and has x's dtype before.  Training (input 2, training_mode,
+ * from opset 12) is supported only with ratio (input 1) 0, when it changes
+ * nothing.  A constant true training_mode needs a constant ratio 0 here,
+ * and a run-time one is checked by the kernel.
  */
 static int
 infer_dropout(struct ir_graph *g, struct ir_op *op)
@@ -308,18 +322,21 @@ infer_dropout(struct ir_graph *g, struct ir_op *op)
     const struct ir_value *x;
     if (operand_typed(g, op, 0, M_FLOAT | M_HALF, &x) != 0)
         return -1;
+    const struct ir_value *ratio = pass_operand(g, op, 1);
+    if (ratio && !in_mask(ratio->dtype, M_FLOAT | BIT(FLOAT16)))
+        return ir_error(g, op, op->operands[1],
+                        "ratio must be float16, float or double");
     const struct ir_value *training = pass_operand(g, op, 2);
     if (training) {
         if (training->dtype != IR_DTYPE_BOOL ||
-            training->kind != IR_VALUE_CONST ||
             ir_shape_numel(&training->shape) != 1)
             return ir_error(g, op, op->operands[2],
-                            "training_mode must be a constant bool scalar; "
-                            "a run-time training mode is not supported");
-        if (*(const uint8_t *)training->data)
+                            "training_mode must be a bool scalar");
+        if (training->kind == IR_VALUE_CONST &&
+            *(const uint8_t *)training->data && !operand_is_zero(g, op, 1))
             return ir_error(g, op, op->operands[2],
                             "training mode (training_mode = true) is not "
-                            "supported");
+                            "supported unless ratio is a constant 0");
     }
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, x->dtype, &shape);

@@ -497,6 +497,9 @@ static int
 einsum_infer(struct ir_graph *g, struct ir_op *op)
 {
     struct einsum_plan pl;
+    for (int i = 0; i < op->n_operands; i++)
+        if (!pass_operand(g, op, i))
+            return ir_error(g, op, IR_NONE, "input %d is omitted", i);
     enum ir_dtype t = pass_operand(g, op, 0)->dtype;
     if (t == IR_DTYPE_BOOL || t == IR_DTYPE_FLOAT16 ||
         t == IR_DTYPE_BFLOAT16 || ir_dtype_size(t) == 0 ||

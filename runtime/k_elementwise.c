@@ -389,7 +389,10 @@ RT_EW_UINT(DEF_SHR, shr)
 
 /* ---- Pow ---- */
 
-/* base ** e with wrapping products; a negative e gives the truncated 1/x^-e. */
+/*
+ * base ** e with wrapping products.  A negative e gives the truncated
+ * 1 / base^-e.  NOTE: 0 ** -n gives 0, where numpy raises an error.
+ */
 static int64_t
 ipow(int64_t base, int64_t e)
 {
@@ -641,13 +644,7 @@ has_zero(const void *p, const struct rt_desc *d)
 static bool
 is_scalar_value(const void *p, const struct rt_desc *d, double v)
 {
-    if (rt_numel(d) != 1)
-        return false;
-    if (d->dtype == RT_FLOAT)
-        return *(const float *)p == v;
-    if (d->dtype == RT_DOUBLE)
-        return *(const double *)p == v;
-    return false;
+    return rt_numel(d) == 1 && load_f64(p, 0, d->dtype) == v;
 }
 
 /*
@@ -697,8 +694,8 @@ rt_kernel_binary(struct rt_ctx *ctx, const struct rt_node *node,
 
     const struct rt_desc *ins[2] = {da, db};
     const void *in_bufs[2] = {bufs[0], bufs[1]};
-    if (op == RT_EW_POW && is_scalar_value(bufs[1], db, 2.0) &&
-        da->dtype == db->dtype) {
+    if (op == RT_EW_POW && dtype_is_float(da->dtype) &&
+        is_scalar_value(bufs[1], db, 2.0)) {
         /* x ** 2 is exactly x * x, which needs no pow call. */
         fn = binary_loop(RT_EW_MUL, da->dtype);
         ins[1] = da;
@@ -984,12 +981,25 @@ fill_ones(void *p, int32_t dtype, int64_t n)
     }
 }
 
+/* True if the float at p (float16, float or double) is +0 or -0. */
+static bool
+float_is_zero(const void *p, int32_t dtype)
+{
+    switch (rt_dtype_size(dtype)) {
+    case 2: return (*(const uint16_t *)p & 0x7fff) == 0;
+    case 4: return (*(const uint32_t *)p & 0x7fffffff) == 0;
+    case 8: return (*(const uint64_t *)p & 0x7fffffffffffffff) == 0;
+    default: return false;
+    }
+}
+
 /*
- * y = x for Identity and inference-mode Dropout, whose optional second
- * output (the mask) is all ones: true for a bool mask, 1 for the older
- * opsets' mask of x's dtype.
+ * y = x for Identity and Dropout, whose optional second output (the mask)
+ * is all ones: true for a bool mask, 1 for the older opsets' mask of x's
+ * dtype.  Dropout's training_mode (input 2) may be true only with ratio
+ * (input 1, default 0.5) equal to 0, when training changes nothing.
  * ints: none.  floats: none.  descs: x, then any further inputs
- * (Dropout's ratio and training_mode, unread), y, then the mask if any.
+ * (Dropout's ratio and training_mode), y, then the mask if any.
  */
 int
 rt_kernel_copy(struct rt_ctx *ctx, const struct rt_node *node,
@@ -999,6 +1009,15 @@ rt_kernel_copy(struct rt_ctx *ctx, const struct rt_node *node,
     if (n_in < 1 || node->n_outputs < 1 || node->n_outputs > 2)
         return rt_fail(ctx, node, RT_ERR_ARGUMENT,
                        "copy kernel needs an input and 1 or 2 outputs");
+    if (n_in >= 3 && bufs[2] && node->descs[2].dtype == RT_BOOL &&
+        *(const uint8_t *)bufs[2]) {
+        bool zero_ratio = bufs[1] && node->descs[1].dtype != 0 &&
+                          float_is_zero(bufs[1], node->descs[1].dtype);
+        if (!zero_ratio)
+            return rt_fail(ctx, node, RT_ERR_RUNTIME,
+                           "training mode with a nonzero ratio is not "
+                           "supported");
+    }
     const struct rt_desc *dx = &node->descs[0], *dy = &node->descs[n_in];
     if (dx->dtype != dy->dtype || rt_numel(dx) != rt_numel(dy))
         return rt_fail(ctx, node, RT_ERR_SHAPE,

@@ -119,7 +119,8 @@ ew_erff(float x)
     p = p * s + 1.1283791670106458f;
     float small = a * p;
 
-    float b = a < 0.875f ? 0.875f : a > 4.0f ? 4.0f : a;
+    float b = a < 0.875f ? 0.875f : a;
+    b = b > 4.0f ? 4.0f : b;
     float u = 1 / b - 0.6964285714285714f;
     float g = 0.014171026851618614f;
     g = g * u + 0.0020340204568406275f;
@@ -183,10 +184,11 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
 #define SQRT_2_OVER_PI 0.79788456080286535588
 
 /*
- * The float-only ops for float (suffix f, F = f) and double (F empty):
- * F pasted to a libm name picks expf or exp.  Elu, Selu, Relu, LeakyRelu
- * and Sign compare with `<` so that NaN passes through, as numpy's
- * reference does; HardSigmoid clamps the same way.
+ * The float-only ops for float (suffix f, F = f) and double (F empty).
+ * F pasted to a function name picks the version: sinf or sin, ew_erff or
+ * ew_erf.  Elu, Selu, Relu, LeakyRelu and Sign compare with `<` so that
+ * NaN passes through, as numpy's reference does.  HardSigmoid clamps the
+ * same way.
  */
 #define DEF_FLOAT_UNARY(s, T, F)                                            \
     DEF_UNARY(abs_##s, T, T, fabs##F(v))                                    \

@@ -52,16 +52,18 @@ static inline float
 exp_f32(float x)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
-    float xc = x < -87.33f ? -87.33f : x > 88.0f ? 88.0f : x;
+    float xc = x < -87.33f ? -87.33f : x;
+    xc = xc > 88.0f ? 88.0f : xc;
     float t = xc * 1.44269504f + magic;
     float n = t - magic;
     float r = xc - n * 0.693145751953125f - n * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
               r * (1.0f / 120 + r * (1.0f / 720))))));
-    int32_t tb, mb;
+    uint32_t tb, mb;
     memcpy(&tb, &t, sizeof(tb));
     memcpy(&mb, &magic, sizeof(mb));
-    int32_t bits = (tb - mb + 127) * (1 << 23);
+    /* The low bits of t hold n; n + 127 is the exponent of 2^n. */
+    uint32_t bits = (tb - mb + 127u) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof(scale));
     float v = p * scale;

@@ -5,11 +5,15 @@
  */
 #include "rt.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define WORKSPACE_ALIGN 64
+/* More threads than any machine onnxc targets has cores; a larger count is
+ * a caller's mistake, and would otherwise start that many threads. */
+#define RT_MAX_THREADS 1024
 
 struct rt_session {
     const struct rt_model *model;
@@ -63,7 +67,7 @@ rt_session_create(const struct rt_model *m, int n_threads,
     if (!out)
         return RT_ERR_ARGUMENT;
     *out = NULL;
-    if (!m)
+    if (!m || n_threads > RT_MAX_THREADS)
         return RT_ERR_ARGUMENT;
     struct rt_session *s = calloc(1, sizeof(*s));
     if (!s)
@@ -147,6 +151,49 @@ check_tensor(struct rt_session *s, const char *role, const struct rt_io *io,
     return RT_OK;
 }
 
+/* The bytes [*lo, *hi) that tensor t of descriptor io covers. */
+static void
+byte_range(const struct rt_io *io, const struct rt_tensor *t, uintptr_t *lo,
+           uintptr_t *hi)
+{
+    size_t n = (size_t)rt_numel(&io->desc) * rt_dtype_size(io->desc.dtype);
+    *lo = (uintptr_t)t->data;
+    *hi = t->data ? *lo + n : *lo;
+}
+
+/*
+ * Reject an output that shares memory with an input or another output:
+ * kernels assume outputs alias nothing, so such a run would return wrong
+ * values instead of an error.
+ */
+static int
+check_overlaps(struct rt_session *s, const struct rt_tensor *inputs,
+               const struct rt_tensor *outputs)
+{
+    const struct rt_model *m = s->model;
+    for (int32_t i = 0; i < m->n_outputs; i++) {
+        uintptr_t lo, hi;
+        byte_range(&m->outputs[i], &outputs[i], &lo, &hi);
+        for (int32_t j = 0; lo < hi && j < m->n_inputs + i; j++) {
+            bool is_input = j < m->n_inputs;
+            const struct rt_io *io =
+                is_input ? &m->inputs[j] : &m->outputs[j - m->n_inputs];
+            uintptr_t olo, ohi;
+            byte_range(io, is_input ? &inputs[j] : &outputs[j - m->n_inputs],
+                       &olo, &ohi);
+            if (olo < ohi && lo < ohi && olo < hi) {
+                snprintf(s->error, sizeof(s->error),
+                         "output '%s' overlaps %s '%s': outputs must not "
+                         "share memory with inputs or other outputs",
+                         m->outputs[i].name, is_input ? "input" : "output",
+                         io->name);
+                return RT_ERR_ARGUMENT;
+            }
+        }
+    }
+    return RT_OK;
+}
+
 int
 rt_session_run(struct rt_session *s, const struct rt_tensor *inputs,
                int32_t n_inputs, struct rt_tensor *outputs, int32_t n_outputs)
@@ -178,6 +225,9 @@ rt_session_run(struct rt_session *s, const struct rt_tensor *inputs,
             return rc;
         s->out_ptrs[i] = outputs[i].data;
     }
+    int rc = check_overlaps(s, inputs, outputs);
+    if (rc)
+        return rc;
     struct rt_ctx ctx = {.pool = s->pool, .error = s->error};
     return m->forward(&ctx, s->in_ptrs, s->out_ptrs, s->arena);
 }

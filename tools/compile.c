@@ -41,6 +41,9 @@ static const char compile_usage[] =
     "  --verify-each           verify the IR after every pass\n"
     "  --time-passes           print the time each pass took to stderr\n"
     "  --stats                 print pass and code generation statistics\n"
+    "  --explain-fusion        print to stderr, for each op a fusion pass\n"
+    "                          examined, whether it fused and if not why\n"
+    "                          (alias --remarks)\n"
     "  --list-passes           list the passes and exit\n"
     "  -h, --help              print this message\n";
 
@@ -58,6 +61,7 @@ enum {
     OPT_VERIFY_EACH,
     OPT_TIME_PASSES,
     OPT_STATS,
+    OPT_EXPLAIN_FUSION,
     OPT_LIST_PASSES,
 };
 
@@ -76,6 +80,8 @@ static const struct option compile_options[] = {
     {"verify-each", no_argument, NULL, OPT_VERIFY_EACH},
     {"time-passes", no_argument, NULL, OPT_TIME_PASSES},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"explain-fusion", no_argument, NULL, OPT_EXPLAIN_FUSION},
+    {"remarks", no_argument, NULL, OPT_EXPLAIN_FUSION},
     {"list-passes", no_argument, NULL, OPT_LIST_PASSES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -218,6 +224,7 @@ parse_args(struct compile_args *a, int argc, char **argv)
         case OPT_VERIFY_EACH: a->passes.verify_each = true; break;
         case OPT_TIME_PASSES: a->passes.time_passes = true; break;
         case OPT_STATS: a->passes.stats = true; break;
+        case OPT_EXPLAIN_FUSION: a->passes.explain = true; break;
         case OPT_LIST_PASSES: pass_list(stdout); return 1;
         case 'h': fputs(compile_usage, stdout); return 1;
         default:

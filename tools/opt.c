@@ -23,6 +23,10 @@ static const char opt_usage[] =
     "  --dim NAME=VALUE     bind a symbolic dim (repeatable)\n"
     "  --print-after-all    print the IR to stderr after every pass\n"
     "  --stats              print pass statistics to stderr\n"
+    "  --explain-fusion     print to stderr, for each op a fusion pass\n"
+    "                       examined, whether it fused and if not why\n"
+    "                       (alias --remarks)\n"
+    "  --disable-pass=PASS  skip PASS (repeatable)\n"
     "  --list-passes        list the passes and exit\n"
     "  -h, --help           print this message\n";
 
@@ -87,6 +91,9 @@ tool_opt_main(int argc, char **argv)
         {"dim", required_argument, NULL, 'd'},
         {"print-after-all", no_argument, NULL, 'a'},
         {"stats", no_argument, NULL, 's'},
+        {"explain-fusion", no_argument, NULL, 'e'},
+        {"remarks", no_argument, NULL, 'e'},
+        {"disable-pass", required_argument, NULL, 'x'},
         {"list-passes", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -97,6 +104,9 @@ tool_opt_main(int argc, char **argv)
     int64_t dim_values[MAX_PASSES];
     int n_dims = 0;
     struct pass_options po = {0};
+    const char *disabled[MAX_PASSES];
+    int n_disabled = 0;
+    po.disabled = disabled;
     char *list = NULL;
     int c, rc = 0;
     optind = 1;
@@ -123,6 +133,15 @@ tool_opt_main(int argc, char **argv)
         }
         case 'a': po.print_after_all = true; break;
         case 's': po.stats = true; break;
+        case 'e': po.explain = true; break;
+        case 'x':
+            if (!pass_find(optarg) || n_disabled >= MAX_PASSES) {
+                rc = ir_errorf("--disable-pass=%s: no pass named '%s'; "
+                               "--list-passes lists them", optarg, optarg);
+                break;
+            }
+            disabled[n_disabled++] = optarg;
+            break;
         case 'l': pass_list(stdout); free(list); return 0;
         case 'h': fputs(opt_usage, stdout); free(list); return 0;
         default: fputs(opt_usage, stderr); free(list); return 2;
@@ -144,6 +163,7 @@ tool_opt_main(int argc, char **argv)
         return 1;
     }
     po.verify_each = true;
+    po.n_disabled = n_disabled;
     struct pass_manager pm = {.opts = &po};
     if (n_dims > 0)
         rc = pass_bind_dims(g, dim_names, dim_values, n_dims);

@@ -1,10 +1,11 @@
 /*
- * libFuzzer target with a structure-aware mutator: each mutation unpacks
- * the input as a ModelProto, breaks one thing the way a hostile or buggy
- * exporter would (a dim, a dropped input, an attribute, an initializer's
- * shape, a cycle, a duplicate name, the opset), and packs it again, so
- * most inputs get past protobuf decoding and reach the loader and passes.
- * Inputs that do not decode fall back to libFuzzer's byte mutations.
+ * libFuzzer target with a structure-aware mutator.  Each mutation unpacks
+ * the input as a ModelProto and breaks one thing the way a hostile or
+ * buggy exporter would: a dim, a dropped input, an attribute, an
+ * initializer's shape, a cycle, a duplicate name or the opset.  It then
+ * packs the model again, so most inputs get past protobuf decoding and
+ * reach the loader and the passes.  Inputs that do not decode fall back
+ * to libFuzzer's byte mutations.
  */
 #include <limits.h>
 #include <stdlib.h>

@@ -17,6 +17,7 @@
 /* Built without the other op groups: their tables are empty. */
 const struct pass_op_impl pass_ops_shape[] = {{.kind = IR_OP_COUNT}};
 const struct pass_op_impl pass_ops_math[] = {{.kind = IR_OP_COUNT}};
+const struct pass_op_impl pass_ops_fused[] = {{.kind = IR_OP_COUNT}};
 #endif
 
 static int n_passed, n_failed;
@@ -531,6 +532,12 @@ test_pow(void)
     r = binary(IR_OP_POW, IR_DTYPE_FLOAT, 1, DIMS(3), F32(1.5f, -2, 3),
                IR_DTYPE_FLOAT, 0, NULL, F32(2));
     expect_floats("x**2", &r, 0, IR_DTYPE_FLOAT, F64(2.25, 4, 9), 3, 0);
+    run_free(&r);
+
+    r = binary(IR_OP_POW, IR_DTYPE_DOUBLE, 1, DIMS(2), F64(1.5, -3),
+               IR_DTYPE_INT64, 2, DIMS(1, 1), I64(2));
+    CHECK(shape_is(r.result[0], 2, DIMS(1, 2)), "x**[[2]] shape [1,2]");
+    expect_floats("f64**i64 2", &r, 0, IR_DTYPE_DOUBLE, F64(2.25, 9), 2, 0);
     run_free(&r);
 
     r = binary(IR_OP_POW, IR_DTYPE_FLOAT, 1, DIMS(2), F32(2, -3),
@@ -1195,6 +1202,52 @@ test_identity_dropout(void)
     run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
     expect_infer_error("Dropout training", &r, "not supported", NULL);
     run_free(&r);
+
+    new_graph();
+    in[0] = cst(IR_DTYPE_FLOAT, 1, DIMS(2), F32(1, 2));
+    in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0));
+    in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(1));
+    run_op(add_op(IR_OP_DROPOUT, in, 3, 2), &r);
+    expect_floats("training, ratio 0", &r, 0, IR_DTYPE_FLOAT, F64(1, 2), 2,
+                  0);
+    expect_ints("training, ratio 0 mask", &r, 1, IR_DTYPE_BOOL, I64(1, 1),
+                2);
+    run_free(&r);
+}
+
+/* A bool scalar graph input whose run-time value is value. */
+static int32_t
+bool_input(uint8_t value)
+{
+    struct ir_shape scalar = ir_shape_make(0, NULL);
+    int32_t v = ir_value_add(g, NULL, IR_VALUE_INPUT, IR_DTYPE_BOOL,
+                             &scalar);
+    g->values[v].data = ir_xmalloc(1);
+    *(uint8_t *)g->values[v].data = value;
+    return v;
+}
+
+static void
+test_dropout_runtime_training(void)
+{
+    struct run r;
+    for (int training = 0; training <= 1; training++) {
+        new_graph();
+        int32_t in[3] = {cst(IR_DTYPE_FLOAT, 1, DIMS(2), F32(1, 2)),
+                         cst(IR_DTYPE_FLOAT, 0, NULL, F32(0.5f)),
+                         bool_input((uint8_t)training)};
+        run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
+        CHECK(r.infer == 0, "training %d: infer: %s", training, r.message);
+        if (training) {
+            CHECK(r.status == RT_ERR_RUNTIME, "training: status %d",
+                  r.status);
+            CHECK(strstr(r.error, "not supported"), "message: %s", r.error);
+        } else {
+            expect_floats("not training", &r, 0, IR_DTYPE_FLOAT, F64(1, 2),
+                          2, 0);
+        }
+        run_free(&r);
+    }
 }
 
 static struct run
@@ -1275,6 +1328,7 @@ main(void)
     test_cast_half();
     test_cast_like();
     test_identity_dropout();
+    test_dropout_runtime_training();
     test_clip();
 
     /* The same large broadcasts again, split over a thread pool. */
