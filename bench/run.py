@@ -70,6 +70,15 @@ class Sample:
 
 
 @dataclass
+class ProfileEntry:
+    """One row of `perf report`: percentage of samples, symbol and its object."""
+
+    share: float
+    symbol: str
+    dso: str
+
+
+@dataclass
 class ModelResult:
     """Everything measured for one model."""
 
@@ -80,7 +89,7 @@ class ModelResult:
     library_bytes: int = 0
     max_abs_diff: Dict[str, float] = field(default_factory=dict)
     max_abs_ort: Dict[str, float] = field(default_factory=dict)
-    profile: Optional[List[Tuple[float, str]]] = None
+    profile: Optional[List[ProfileEntry]] = None
     # threads -> runtime name ("onnxc" or "ort") -> one sample per round
     samples: Dict[int, Dict[str, List[Sample]]] = field(default_factory=dict)
     ort_session_create_ms: Dict[int, float] = field(default_factory=dict)
@@ -216,13 +225,20 @@ def profile_onnxc(onnxc: Path, library: Path, result: ModelResult, directory: Pa
     for line in report.stdout.splitlines():
         match = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[.\]\s+(\S+)", line)
         if match:
-            profile.append((float(match.group(1)), f"{match.group(3)} ({match.group(2)})"))
+            profile.append(ProfileEntry(float(match.group(1)), match.group(3),
+                                        match.group(2)))
     result.profile = profile
 
 
-def matmul_share(profile: List[Tuple[float, str]]) -> float:
-    return sum(share for share, symbol in profile
-               if MATMUL_SYMBOL.search(symbol.split(" ")[0]))
+def matmul_share(result: ModelResult) -> float:
+    """Return the percentage of samples in matmul symbols of the model library.
+
+    Only symbols of lib<model>.so count, because kernel symbols such as
+    __handle_mm_fault also match MATMUL_SYMBOL.
+    """
+    library = f"lib{result.name}.so"
+    return sum(entry.share for entry in result.profile
+               if entry.dso == library and MATMUL_SYMBOL.search(entry.symbol))
 
 
 def benchmark_threads(onnxc: Path, library: Path, result: ModelResult, directory: Path,
@@ -330,7 +346,7 @@ def print_tables(results: List[ModelResult], threads: List[int]) -> None:
         diffs = ", ".join(f"{name} {value:.2e}" for name, value in
                           result.max_abs_diff.items())
         scales = ", ".join(f"{value:.3g}" for value in result.max_abs_ort.values())
-        share = (f"{matmul_share(result.profile):.0f}%"
+        share = (f"{matmul_share(result):.0f}%"
                  if result.profile is not None else "not measured")
         create = "/".join(f"{result.ort_session_create_ms[t]:.0f}" for t in threads)
         print(f"| {result.name} | {result.meta['parameters'] / 1e6:.1f} M "
@@ -343,8 +359,8 @@ def print_tables(results: List[ModelResult], threads: List[int]) -> None:
         print("\nTop symbols of one single-threaded onnxc run (perf record, share "
               "of all samples):")
         for result in profiled:
-            top = ", ".join(f"{symbol} {share:.1f}%" for share, symbol in
-                            result.profile[:5])
+            top = ", ".join(f"{entry.symbol} ({entry.dso}) {entry.share:.1f}%"
+                            for entry in result.profile[:5])
             print(f"- {result.name}: {top}")
 
 

@@ -6,9 +6,12 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum ir_dtype
 fe_dtype_from_onnx(int32_t elem_type)
@@ -360,10 +363,27 @@ read_external(const Onnx__TensorProto *t, const char *what,
     if (!path)
         return -1;
     int rc = 0;
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer, because the
+     * check below rejects everything but a regular file anyway. */
+    FILE *f = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        rc = ir_errorf("%s: cannot open external data file '%s': %s", what,
+                       path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = ir_errorf("%s: external data file '%s' is not a regular file",
+                       what, path);
+        close(fd);
+        goto out;
+    }
+    f = fdopen(fd, "rb");
     if (!f) {
         rc = ir_errorf("%s: cannot open external data file '%s': %s", what,
                        path, strerror(errno));
+        close(fd);
         goto out;
     }
     if (fseeko(f, 0, SEEK_END) != 0) {

@@ -204,6 +204,11 @@ enum ir_dtype ir_dtype_from_name(const char *name);   /* or UNDEFINED */
 size_t ir_dtype_size(enum ir_dtype t);                /* 0 if unsupported */
 bool ir_dtype_is_float(enum ir_dtype t);
 bool ir_dtype_is_int(enum ir_dtype t);   /* signed or unsigned integer */
+/* IEEE half and bfloat16 bits to and from float, rounding to nearest even. */
+float ir_half_to_float(uint16_t h);
+uint16_t ir_float_to_half(float f);
+float ir_bf16_to_float(uint16_t b);
+uint16_t ir_float_to_bf16(float f);
 
 const char *ir_op_kind_name(enum ir_op_kind k);       /* ONNX name */
 enum ir_op_kind ir_op_kind_from_name(const char *name); /* or IR_OP_COUNT */

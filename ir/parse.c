@@ -562,46 +562,6 @@ read_double(struct parser *ps, double *out)
     return next(ps);
 }
 
-/*
- * Float to IEEE half with round to nearest even; the scaled values are
- * exact in double, so nearbyint does the only rounding.
- * NOTE: print.c has the same conversion; ir.h declares no shared one.
- */
-static uint16_t
-float_to_half(float f)
-{
-    uint16_t sign = signbit(f) ? 0x8000 : 0;
-    double a = fabs((double)f);
-    if (isnan(f))
-        return sign | 0x7e00;
-    if (a >= 65520.0)
-        return sign | 0x7c00;
-    if (a < ldexp(1.0, -14))
-        return sign | (uint16_t)nearbyint(ldexp(a, 24));
-    int e;
-    frexp(a, &e);
-    e -= 1; /* now 2^e <= a < 2^(e+1) */
-    double q = nearbyint(ldexp(a, 10 - e));
-    if (q == 2048.0) {
-        q = 1024.0;
-        e++;
-    }
-    if (e > 15)
-        return sign | 0x7c00;
-    return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(q - 1024.0);
-}
-
-static uint16_t
-float_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof(x));
-    if (isnan(f))
-        return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
-}
-
 /* Read one element of a dense<...> list and append it to ps->scratch. */
 static int
 read_element(struct parser *ps, enum ir_dtype t)
@@ -638,9 +598,9 @@ read_element(struct parser *ps, enum ir_dtype t)
         if (t == IR_DTYPE_FLOAT)
             e.f = f;
         else if (t == IR_DTYPE_FLOAT16)
-            e.u16 = float_to_half(f);
+            e.u16 = ir_float_to_half(f);
         else if (t == IR_DTYPE_BFLOAT16)
-            e.u16 = float_to_bf16(f);
+            e.u16 = ir_float_to_bf16(f);
         TRY(next(ps));
     } else if (t == IR_DTYPE_UINT64) {
         if (!token_is_integer(ps) || ps->tok.text[0] == '-')

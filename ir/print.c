@@ -113,69 +113,6 @@ mark_float(char *buf, size_t size)
         strcat(buf, ".0");
 }
 
-/* IEEE half-precision bits to float; every half is exact as a float. */
-static float
-half_to_float(uint16_t h)
-{
-    int exp = (h >> 10) & 0x1f;
-    int mant = h & 0x3ff;
-    float sign = (h & 0x8000) ? -1.0f : 1.0f;
-    if (exp == 0x1f)
-        return mant ? NAN : sign * INFINITY;
-    if (exp == 0)
-        return sign * ldexpf((float)mant, -24);
-    return sign * ldexpf((float)(mant | 0x400), exp - 25);
-}
-
-/*
- * Float to IEEE half with round to nearest even; the scaled values are
- * exact in double, so nearbyint does the only rounding.
- * NOTE: parse.c has the same conversion; ir.h declares no shared one.
- */
-static uint16_t
-float_to_half(float f)
-{
-    uint16_t sign = signbit(f) ? 0x8000 : 0;
-    double a = fabs((double)f);
-    if (isnan(f))
-        return sign | 0x7e00;
-    if (a >= 65520.0)
-        return sign | 0x7c00;
-    if (a < ldexp(1.0, -14))
-        return sign | (uint16_t)nearbyint(ldexp(a, 24));
-    int e;
-    frexp(a, &e);
-    e -= 1; /* now 2^e <= a < 2^(e+1) */
-    double q = nearbyint(ldexp(a, 10 - e));
-    if (q == 2048.0) {
-        q = 1024.0;
-        e++;
-    }
-    if (e > 15)
-        return sign | 0x7c00;
-    return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(q - 1024.0);
-}
-
-static uint16_t
-float_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof(x));
-    if (isnan(f))
-        return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fff + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
-}
-
-static float
-bf16_to_float(uint16_t b)
-{
-    uint32_t bits = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &bits, sizeof(f));
-    return f;
-}
-
 /* True if text reads back as the same element of float dtype t as x. */
 static bool
 reads_back(const char *text, double x, enum ir_dtype t)
@@ -186,9 +123,9 @@ reads_back(const char *text, double x, enum ir_dtype t)
     case IR_DTYPE_FLOAT:
         return strtof(text, NULL) == (float)x;
     case IR_DTYPE_FLOAT16:
-        return float_to_half(strtof(text, NULL)) == float_to_half((float)x);
+        return ir_float_to_half(strtof(text, NULL)) == ir_float_to_half((float)x);
     default:
-        return float_to_bf16(strtof(text, NULL)) == float_to_bf16((float)x);
+        return ir_float_to_bf16(strtof(text, NULL)) == ir_float_to_bf16((float)x);
     }
 }
 
@@ -237,7 +174,7 @@ print_element(FILE *out, enum ir_dtype t, const unsigned char *p)
     case IR_DTYPE_BFLOAT16: {
         uint16_t h;
         memcpy(&h, p, sizeof(h));
-        float f = t == IR_DTYPE_BFLOAT16 ? bf16_to_float(h) : half_to_float(h);
+        float f = t == IR_DTYPE_BFLOAT16 ? ir_bf16_to_float(h) : ir_half_to_float(h);
         format_real(buf, sizeof(buf), f, t);
         fputs(buf, out);
         break;

@@ -3,6 +3,7 @@
  */
 #include "ir.h"
 
+#include <math.h>
 #include <string.h>
 
 static const struct {
@@ -193,7 +194,7 @@ ir_shape_format(const struct ir_graph *g, const struct ir_shape *s, char *buf,
                                    g->syms[s->sym[i]]);
         else if (s->sym[i] >= 0)
             at += (size_t)snprintf(buf + at, size - at, "%s?", sep);
-        else if (s->dim[i] < 0)
+        else if (s->dim[i] == -1)
             at += (size_t)snprintf(buf + at, size - at, "%s?", sep);
         else
             at += (size_t)snprintf(buf + at, size - at, "%s%lld", sep,
@@ -202,4 +203,67 @@ ir_shape_format(const struct ir_graph *g, const struct ir_shape *s, char *buf,
     if (at < size)
         snprintf(buf + at, size - at, "]");
     return buf;
+}
+
+/* IEEE half-precision bits to float; every half is exact as a float. */
+float
+ir_half_to_float(uint16_t h)
+{
+    int exp = (h >> 10) & 0x1f;
+    int mant = h & 0x3ff;
+    float sign = (h & 0x8000) ? -1.0f : 1.0f;
+    if (exp == 0x1f)
+        return mant ? NAN : sign * INFINITY;
+    if (exp == 0)
+        return sign * ldexpf((float)mant, -24);
+    return sign * ldexpf((float)(mant | 0x400), exp - 25);
+}
+
+/*
+ * Float to IEEE half with round to nearest even; the scaled values are
+ * exact in double, so nearbyint does the only rounding.
+ * NOTE: parse.c has the same conversion; ir.h declares no shared one.
+ */
+uint16_t
+ir_float_to_half(float f)
+{
+    uint16_t sign = signbit(f) ? 0x8000 : 0;
+    double a = fabs((double)f);
+    if (isnan(f))
+        return sign | 0x7e00;
+    if (a >= 65520.0)
+        return sign | 0x7c00;
+    if (a < ldexp(1.0, -14))
+        return sign | (uint16_t)nearbyint(ldexp(a, 24));
+    int e;
+    frexp(a, &e);
+    e -= 1; /* now 2^e <= a < 2^(e+1) */
+    double q = nearbyint(ldexp(a, 10 - e));
+    if (q == 2048.0) {
+        q = 1024.0;
+        e++;
+    }
+    if (e > 15)
+        return sign | 0x7c00;
+    return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(q - 1024.0);
+}
+
+uint16_t
+ir_float_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof(x));
+    if (isnan(f))
+        return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7fff + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
+}
+
+float
+ir_bf16_to_float(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, sizeof(f));
+    return f;
 }

@@ -75,16 +75,16 @@ operand_typed(const struct ir_graph *g, const struct ir_op *op, int i,
                     mask_format(mask, names, sizeof(names)));
 }
 
-/* Fail unless operand i has the dtype of operand 0. */
+/* Fail unless operand i (v) has the dtype of operand j (first). */
 static int
-same_dtype(const struct ir_graph *g, const struct ir_op *op, int i,
-           const struct ir_value *first, const struct ir_value *v)
+same_dtype(const struct ir_graph *g, const struct ir_op *op, int j,
+           const struct ir_value *first, int i, const struct ir_value *v)
 {
     if (v->dtype == first->dtype)
         return 0;
     return ir_error(g, op, op->operands[i],
-                    "input 0 has dtype %s but input %d has dtype %s; they "
-                    "must match", ir_dtype_name(first->dtype), i,
+                    "input %d has dtype %s but input %d has dtype %s; they "
+                    "must match", j, ir_dtype_name(first->dtype), i,
                     ir_dtype_name(v->dtype));
 }
 
@@ -302,9 +302,10 @@ infer_identity(struct ir_graph *g, struct ir_op *op)
 static bool
 operand_is_zero(const struct ir_graph *g, const struct ir_op *op, int i)
 {
+    const struct ir_value *x = pass_operand(g, op, i);
     double v;
-    if (!pass_operand_is_const(g, op, i) ||
-        ir_shape_numel(&pass_operand(g, op, i)->shape) != 1)
+    if (!x || x->kind != IR_VALUE_CONST || !in_mask(x->dtype, M_FLOAT) ||
+        ir_shape_numel(&x->shape) != 1)
         return false;
     return pass_operand_scalar(g, op, i, &v) == 0 && v == 0;
 }
@@ -362,7 +363,7 @@ infer_clip(struct ir_graph *g, struct ir_op *op)
         const struct ir_value *b = pass_operand(g, op, i);
         if (!b)
             continue;
-        if (same_dtype(g, op, i, x, b) != 0)
+        if (same_dtype(g, op, 0, x, i, b) != 0)
             return -1;
         if (ir_shape_numel(&b->shape) != 1)
             return ir_error(g, op, op->operands[i],
@@ -425,7 +426,7 @@ infer_binary(struct ir_graph *g, struct ir_op *op)
         if (operand_typed(g, op, 1, M_NUM, &b) != 0)
             return -1;
     } else if (operand_typed(g, op, 1, M_DATA, &b) != 0 ||
-               same_dtype(g, op, 1, a, b) != 0) {
+               same_dtype(g, op, 0, a, 1, b) != 0) {
         return -1;
     }
 
@@ -495,7 +496,7 @@ broadcast_operands(const struct ir_graph *g, const struct ir_op *op,
         if (!v)
             return ir_error(g, op, IR_NONE, "required input %d is missing",
                             i);
-        if (check_dtype && same_dtype(g, op, i, v0, v) != 0)
+        if (check_dtype && same_dtype(g, op, first, v0, i, v) != 0)
             return -1;
         struct ir_shape next;
         if (pass_broadcast(g, op, out, &v->shape, &next) != 0)
@@ -505,6 +506,7 @@ broadcast_operands(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/* Max, Min and Sum take any numeric dtype (ONNX's Sum only floats). */
 static int
 infer_variadic(struct ir_graph *g, struct ir_op *op)
 {
@@ -542,7 +544,7 @@ infer_where(struct ir_graph *g, struct ir_op *op)
     if (operand_typed(g, op, 0, M_BOOL, &cond) != 0 ||
         operand_typed(g, op, 1, M_DATA, &x) != 0 ||
         operand_typed(g, op, 2, M_DATA, &y) != 0 ||
-        same_dtype(g, op, 2, x, y) != 0 ||
+        same_dtype(g, op, 1, x, 2, y) != 0 ||
         broadcast_operands(g, op, 0, 2, false, &shape) != 0)
         return -1;
     pass_set_result(g, op, 0, x->dtype, &shape);

@@ -6,8 +6,8 @@
  *
  * Results equal the unfused MatMul, Mul/Div, Add/Where, Softmax, MatMul
  * up to float rounding, including the edge cases: a row whose scores are
- * all -inf, or that holds +inf or NaN, is NaN, as Softmax makes it; and a
- * masked key whose value row holds inf or NaN still poisons the output,
+ * all -inf, or that contains +inf or NaN, is NaN, as Softmax makes it; and a
+ * masked key whose value row contains inf or NaN still poisons the output,
  * as 0 * inf does in the second MatMul.
  */
 #include "k_fused.h"
@@ -121,7 +121,12 @@ mask_block(const struct attention_job *p, int64_t base, int64_t t,
     }
 }
 
-/* Attention of one query row: out[dv] from q[d]. */
+/*
+ * Attention of one query row: out[dv] from q[d].
+ * TODO: score several query rows per key block, as a GEMM tile does; one
+ * row at a time loads each k and v element for a single multiply-add, so
+ * at T = S = 128, D = 64 the kernel is no faster than the unfused ops.
+ */
 static void
 attention_row(const struct attention_job *p, int64_t b, int64_t t,
               int64_t base)

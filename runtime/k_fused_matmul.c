@@ -11,7 +11,7 @@
 #include <math.h>
 
 enum {
-    ROWS_PER_TASK = 32, /* rows of a block when blocks run as tasks */
+    ROWS_PER_TASK = 48, /* block rows; a multiple of the Gemm tile rows */
 };
 
 struct fused_matmul_job {

@@ -34,6 +34,8 @@ static const char test_usage[] =
     "                        constant folding with the same kernels\n"
     "  --timeout SECONDS     time limit per test (default 120)\n"
     "  --report FILE         write a Markdown table of the results\n"
+    "  --baseline FILE       a report from an earlier run: fail when a test\n"
+    "                        it lists as passed no longer passes\n"
     "  -v, --verbose         print the messages of failing tests\n"
     "  -h, --help            print this message\n";
 
@@ -52,6 +54,7 @@ static const char *const result_names[RESULT_COUNT] = {
 enum { CHILD_PASS = 0, CHILD_FAIL = 10, CHILD_UNSUPPORTED = 11 };
 
 struct test_opts {
+    const char *baseline;
     bool fold;
     int timeout;
     const char *report;
@@ -465,11 +468,18 @@ collect(int argc, char **argv, int *n)
     return list;
 }
 
+/* "suite/test" for ".../data/suite/test": the last two path components. */
 static const char *
 base_name(const char *path)
 {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
+    const char *end = path + strlen(path);
+    while (end > path && end[-1] == '/')
+        end--;
+    int slashes = 0;
+    for (const char *p = end; p > path; p--)
+        if (p[-1] == '/' && ++slashes == 2)
+            return p;
+    return path;
 }
 
 static void
@@ -483,6 +493,43 @@ first_line(const char *text, char *out, size_t size)
     out[n] = 0;
 }
 
+/* The tests a report lists as passed, as one string "|name|name|...|". */
+static char *
+read_baseline(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "onnxc: error: cannot read baseline '%s'\n", path);
+        return NULL;
+    }
+    size_t cap = 4096, n = 1;
+    char *passed = malloc(cap);
+    char line[1024];
+    passed[0] = '|';
+    while (fgets(line, sizeof(line), f)) {
+        char name[512];
+        if (sscanf(line, "| %511s | passed |", name) != 1)
+            continue;
+        size_t len = strlen(name);
+        if (n + len + 2 > cap)
+            passed = realloc(passed, cap = 2 * (cap + len));
+        memcpy(passed + n, name, len);
+        n += len;
+        passed[n++] = '|';
+    }
+    passed[n] = 0;
+    fclose(f);
+    return passed;
+}
+
+static bool
+baseline_passed(const char *passed, const char *name)
+{
+    char key[600];
+    snprintf(key, sizeof(key), "|%s|", name);
+    return passed && strstr(passed, key);
+}
+
 int
 tool_test_onnx_main(int argc, char **argv)
 {
@@ -490,6 +537,7 @@ tool_test_onnx_main(int argc, char **argv)
         {"mode", required_argument, NULL, 'm'},
         {"timeout", required_argument, NULL, 't'},
         {"report", required_argument, NULL, 'r'},
+        {"baseline", required_argument, NULL, 'b'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -517,6 +565,7 @@ tool_test_onnx_main(int argc, char **argv)
             }
             break;
         case 'r': o.report = optarg; break;
+        case 'b': o.baseline = optarg; break;
         case 'v': o.verbose = true; break;
         case 'h': fputs(test_usage, stdout); return 0;
         default: fputs(test_usage, stderr); return 2;
@@ -531,14 +580,24 @@ tool_test_onnx_main(int argc, char **argv)
         fprintf(stderr, "onnxc: error: cannot create a temporary folder\n");
         return 1;
     }
+    char *baseline = NULL;
+    if (o.baseline && !(baseline = read_baseline(o.baseline)))
+        return 1;
+    int regressions = 0;
     int n;
     char **tests = collect(argc - optind, argv + optind, &n);
     int counts[RESULT_COUNT] = {0};
     FILE *report = o.report ? fopen(o.report, "w") : NULL;
     if (o.report && !report)
         fprintf(stderr, "onnxc: error: cannot write '%s'\n", o.report);
-    if (report)
+    if (report) {
+        fprintf(report, "# ONNX backend test results\n\n"
+                "Written by `onnxc test-onnx --report`; CI reruns the same "
+                "tests with\n`--baseline` on this file and fails when a test "
+                "listed as passed\nno longer passes.  Tolerances: rtol 1e-3, "
+                "atol 1e-7, integers and\nbooleans exact.\n\n");
         fprintf(report, "| test | result | message |\n| --- | --- | --- |\n");
+    }
     for (int i = 0; i < n; i++) {
         char message[4096], line[512];
         enum result r = run_test(tests[i], &o, message, sizeof(message));
@@ -549,6 +608,12 @@ tool_test_onnx_main(int argc, char **argv)
                r == RESULT_PASSED ? "" : line);
         if (o.verbose && r != RESULT_PASSED)
             fputs(message, stdout);
+        if (r != RESULT_PASSED &&
+            baseline_passed(baseline, base_name(tests[i]))) {
+            printf("regression: %s passed in %s\n", base_name(tests[i]),
+                   o.baseline);
+            regressions++;
+        }
         if (report)
             fprintf(report, "| %s | %s | %s |\n", base_name(tests[i]),
                     result_names[r], r == RESULT_PASSED ? "" : line);
@@ -565,5 +630,11 @@ tool_test_onnx_main(int argc, char **argv)
         fclose(report);
     }
     rmdir(o.tmpdir);
+    free(baseline);
+    if (baseline) {
+        if (regressions)
+            printf("%d regressions from %s\n", regressions, o.baseline);
+        return regressions || counts[RESULT_CRASHED] ? 1 : 0;
+    }
     return counts[RESULT_FAILED] || counts[RESULT_CRASHED] ? 1 : 0;
 }

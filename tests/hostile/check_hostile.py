@@ -28,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CRASHES = [
     ("matmul-input-dim-int64-max.onnx", [],
      r"input 'a' is too large: its size in bytes overflows int64"),
+    ("einsum-omitted-input.onnx", ["--dim", "unk__data_0=2"],
+     r"Einsum node '.*' \(opset 22\): input 1 is omitted"),
 ]
 
 # A crash, a sanitizer report or an internal error is never a clean error.
@@ -335,6 +337,28 @@ def external_data(onnxc, work):
     os.symlink(work, link)
     save(c.model, add, [x], [y], [external("w", [4], "data/outside.bin")])
     c.compile(r"resolves to '.*outside\.bin', outside the model's folder")
+
+    c = Case(onnxc, work, "external-fifo")
+    fifo = os.path.join(c.dir, "w.bin")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    save(c.model, add, [x], [y], [external("w", [4], "w.bin")])
+    c.compile(r"external data file '.*w\.bin' is not a regular file",
+              timeout=60)
+
+    c = Case(onnxc, work, "external-directory")
+    os.makedirs(os.path.join(c.dir, "sub"), exist_ok=True)
+    save(c.model, add, [x], [y], [external("w", [4], "sub")])
+    c.compile(r"external data file '.*sub' is not a regular file")
+
+    c = Case(onnxc, work, "constant-node-external-dotdot")
+    value_attr = helper.make_attribute("value", tensor("v", TensorProto.FLOAT,
+                                                       [4]))
+    value_attr.t.CopyFrom(external("v", [4], "../outside.bin"))
+    node = helper.make_node("Constant", [], ["w"], name="const")
+    node.attribute.append(value_attr)
+    save(c.model, [node] + add, [x], [y])
+    c.compile(r"external data location '\.\./outside\.bin' contains '\.\.'")
 
     c = Case(onnxc, work, "external-missing-file")
     save(c.model, add, [x], [y], [external("w", [4], "nosuch.bin")])

@@ -759,6 +759,16 @@ test_where(void)
     run_op(add_op(IR_OP_WHERE, in, 3, 1), &r);
     expect_infer_error("float condition", &r, "f32", NULL);
     run_free(&r);
+
+    new_graph();
+    in[0] = cst(IR_DTYPE_BOOL, 1, DIMS(1), U8(1));
+    in[1] = cst(IR_DTYPE_FLOAT, 1, DIMS(1), F32(1));
+    in[2] = cst(IR_DTYPE_INT64, 1, DIMS(1), I64(1));
+    run_op(add_op(IR_OP_WHERE, in, 3, 1), &r);
+    expect_infer_error("Where x and y dtypes", &r,
+                       "input 1 has dtype f32 but input 2 has dtype i64",
+                       NULL);
+    run_free(&r);
 }
 
 /* ---- unary ops ---- */
