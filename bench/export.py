@@ -70,7 +70,10 @@ class CausalTransformer(nn.Module):
 
 
 def sinusoidal_positions(max_len: int, d_model: int) -> torch.Tensor:
-    """Return the [max_len, d_model] sine/cosine position table of Vaswani et al."""
+    """Return the [max_len, d_model] sine/cosine position table.
+
+    The table is the one of "Attention Is All You Need" (Vaswani et al., 2017).
+    """
     position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
     frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32)
                           * (-math.log(10000.0) / d_model))

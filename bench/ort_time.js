@@ -10,8 +10,8 @@
 //   --output-dir DIR  write each output of the last run to DIR/NAME.npy
 //
 // The session uses graph optimization level "all", THREADS intra-op threads
-// (the calling thread counts as one of them), one inter-op thread and
-// sequential execution. Each timed run is one awaited session.run(), so the
+// (the total count, per ONNX Runtime's threading guide), one inter-op thread
+// and sequential execution. Spinning is left at ONNX Runtime's default. Each timed run is one awaited session.run(), so the
 // latency includes the Node binding's overhead but not building the input
 // tensors. max_rss_kb is process.resourceUsage().maxRSS (KiB) at exit, which
 // includes the Node runtime itself; rss_before_session_kb is the RSS after

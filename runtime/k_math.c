@@ -1,22 +1,15 @@
 /*
  * MatMul and Gemm kernels.  Both reduce to C += alpha * A * B on row-major
  * matrices with arbitrary element strides, split into tiles of output rows
- * and columns that run on the thread pool.  The float32 path is
- * cache-blocked and computes MR x NR tiles of C in registers.  Contiguous
- * axpy loops over columns handle the edges.  Other dtypes use a plain
- * i-k-j loop.
+ * and columns that run on the thread pool.  float32 goes to the GEMM core
+ * in k_gemm.c, which also reads weights that the layout pass packed at
+ * compile time.  Other dtypes use a plain i-k-j loop.
  */
+#include "k_gemm.h"
 #include "k_math.h"
 
-/* Cache and register blocking of the float32 path, in elements. */
 enum {
-    KC = 256,      /* rows of B per block */
-    NC = 256,      /* columns of B and C per block */
-    KC_PACK = 64,  /* a block of a strided B is copied into KC_PACK x */
-    NC_PACK = 128, /* NC_PACK floats on the stack (32 KiB) */
-    MR = 6,        /* rows of a register tile of C */
-    NR = 16,       /* columns of a register tile of C */
-    MT = 48,       /* output rows per task */
+    MT = 48, /* output rows per task of the plain loop */
 };
 
 /* One matrix product C += alpha * A * B, possibly over a batch. */
@@ -27,6 +20,8 @@ struct mm {
     void *c;
     int64_t a_rs, a_cs; /* A(i,l) = a[i * a_rs + l * a_cs] */
     int64_t b_rs, b_cs; /* B(l,j) = b[l * b_rs + j * b_cs] */
+    int64_t nr;         /* float32: panel width of the GEMM core */
+    int packed;         /* float32: B is in the layout of rt_gemm_pack_b */
     double alpha;
     /* The initial value of C: zero, or beta * bias(i,j). */
     const void *bias;
@@ -40,100 +35,30 @@ struct mm {
     int64_t mt, nt, m_tiles, n_tiles;
 };
 
-/*
- * Add alpha * A(MR rows, 0..kc) * B(0..kc, NR columns) to a tile of C.  The
- * tile's sums stay in a local array that the compiler keeps in vector
- * registers once it unrolls the constant-length loops.
- */
-static void
-tile_mr_nr(const struct mm *p, const float *a, const float *restrict b,
-           int64_t ldb, float *restrict c, int64_t kc)
+/* True when the bias is one row that the GEMM epilogue can add as is. */
+static int
+bias_is_row(const struct mm *p)
 {
-    float acc[MR][NR] = {{0}};
-    for (int64_t l = 0; l < kc; l++) {
-        const float *restrict bl = b + l * ldb;
-        const float *al = a + l * p->a_cs;
-        for (int r = 0; r < MR; r++) {
-            float ar = al[r * p->a_rs];
-            for (int j = 0; j < NR; j++)
-                acc[r][j] += ar * bl[j];
-        }
-    }
-    float alpha = (float)p->alpha;
-    for (int r = 0; r < MR; r++)
-        for (int j = 0; j < NR; j++)
-            c[r * p->n + j] += alpha * acc[r][j];
+    return p->bias && p->bias_rs == 0 && p->bias_cs == 1 && p->beta == 1;
 }
 
-/* Add alpha * A(i, 0..kc) * B to one row of C of nb columns. */
+/* The float32 product of one batch item, for the GEMM core. */
 static void
-axpy_row1(const struct mm *p, const float *a, const float *restrict b,
-          int64_t ldb, float *restrict c, int64_t kc, int64_t nb)
+sgemm_item(const struct mm *p, const float *a, const float *b, float *c,
+           struct rt_gemm *g)
 {
-    float alpha = (float)p->alpha;
-
-    for (int64_t l = 0; l < kc; l++) {
-        float al = alpha * a[l * p->a_cs];
-        const float *restrict bl = b + l * ldb;
-        for (int64_t j = 0; j < nb; j++)
-            c[j] += al * bl[j];
-    }
-}
-
-/* Copy B(l0..l0+kc, j0..j0+nb) into pack as a kc x nb row-major block. */
-static void
-pack_b(const struct mm *p, const float *b, int64_t kc, int64_t nb,
-       float *restrict pack)
-{
-    if (p->b_rs == 1) {
-        for (int64_t j = 0; j < nb; j++)
-            for (int64_t l = 0; l < kc; l++)
-                pack[l * nb + j] = b[j * p->b_cs + l];
-    } else {
-        for (int64_t l = 0; l < kc; l++)
-            for (int64_t j = 0; j < nb; j++)
-                pack[l * nb + j] = b[l * p->b_rs + j * p->b_cs];
-    }
-}
-
-/* C(i0..i1, j0..j1) += alpha * A * B for float32. */
-static void
-sgemm_tile(const struct mm *p, const float *a, const float *b, float *c,
-           int64_t i0, int64_t i1, int64_t j0, int64_t j1)
-{
-    float pack[KC_PACK * NC_PACK];
-    int packed = p->b_cs != 1;
-    int64_t kc_max = packed ? KC_PACK : KC;
-    int64_t nc_max = packed ? NC_PACK : NC;
-
-    for (int64_t jb = j0; jb < j1; jb += nc_max) {
-        int64_t nb = j1 - jb < nc_max ? j1 - jb : nc_max;
-        for (int64_t kb = 0; kb < p->k; kb += kc_max) {
-            int64_t kc = p->k - kb < kc_max ? p->k - kb : kc_max;
-            const float *bp = b + kb * p->b_rs + jb * p->b_cs;
-            int64_t ldb = p->b_rs;
-            if (packed) {
-                pack_b(p, bp, kc, nb, pack);
-                bp = pack;
-                ldb = nb;
-            }
-            const float *ak = a + kb * p->a_cs;
-            float *cb = c + jb;
-            int64_t nr_end = nb / NR * NR;
-            int64_t i = i0;
-            for (; i + MR <= i1; i += MR) {
-                for (int64_t j = 0; j < nr_end; j += NR)
-                    tile_mr_nr(p, ak + i * p->a_rs, bp + j, ldb,
-                               cb + i * p->n + j, kc);
-                for (int64_t r = i; r < i + MR && nr_end < nb; r++)
-                    axpy_row1(p, ak + r * p->a_rs, bp + nr_end, ldb,
-                              cb + r * p->n + nr_end, kc, nb - nr_end);
-            }
-            for (; i < i1; i++)
-                axpy_row1(p, ak + i * p->a_rs, bp, ldb, cb + i * p->n, kc,
-                          nb);
-        }
-    }
+    *g = (struct rt_gemm){
+        .m = p->m, .n = p->n, .k = p->k,
+        .alpha = (float)p->alpha,
+        .a = a, .a_rs = p->a_rs, .a_cs = p->a_cs,
+        .b = {.data = b, .rs = p->b_rs, .cs = p->b_cs, .nr = (int32_t)p->nr,
+              .packed = p->packed},
+        .c = c, .ldc = p->n,
+    };
+    if (bias_is_row(p))
+        g->ep.bias = p->bias;
+    else if (p->bias && p->beta != 0)
+        g->ep.beta = 1; /* init_tile has stored beta * bias in C */
 }
 
 /*
@@ -219,14 +144,18 @@ mm_task(void *arg, int64_t t)
     const char *b = (const char *)p->b + b_off * (int64_t)es;
     char *c = (char *)p->c + item * p->m * p->n * (int64_t)es;
 
+    if (p->dtype == RT_FLOAT) {
+        if (!bias_is_row(p) && p->bias && p->beta != 0)
+            init_tile(p, c, i0, i1, j0, j1);
+        struct rt_gemm g;
+        sgemm_item(p, (const float *)a, (const float *)b, (float *)c, &g);
+        rt_gemm_tile(&g, i0, i1, j0, j1);
+        return;
+    }
     init_tile(p, c, i0, i1, j0, j1);
     if (p->k == 0)
         return;
     switch (p->dtype) {
-    case RT_FLOAT:
-        sgemm_tile(p, (const float *)a, (const float *)b, (float *)c, i0,
-                   i1, j0, j1);
-        break;
     case RT_DOUBLE:
         dgemm_tile(p, (const double *)a, (const double *)b, (double *)c, i0,
                    i1, j0, j1);
@@ -261,6 +190,20 @@ mm_run(struct rt_ctx *ctx, struct mm *p)
 {
     if (p->batch_count == 0 || p->m == 0 || p->n == 0)
         return;
+    if (p->dtype == RT_FLOAT) {
+        struct rt_gemm g;
+        struct rt_gemm_split split;
+        sgemm_item(p, p->a, p->b, p->c, &g);
+        rt_gemm_plan_split(&g, p->batch_count, rt_pool_size(ctx->pool),
+                           &split);
+        p->mt = split.mt;
+        p->nt = split.nt;
+        p->m_tiles = split.m_tiles;
+        p->n_tiles = split.n_tiles;
+        rt_parallel_for(ctx->pool, p->batch_count * p->m_tiles * p->n_tiles,
+                        mm_task, p);
+        return;
+    }
     p->mt = MT;
     p->m_tiles = (p->m + MT - 1) / MT;
     p->n_tiles = 1;
@@ -293,17 +236,45 @@ check_dtype(struct rt_ctx *ctx, const struct rt_node *node, int32_t dtype)
 }
 
 /*
+ * Read the float32 layout parameters at ints[at] and ints[at + 1], the
+ * panel width and 1 if B is packed, when n_ints has room for them;
+ * otherwise B is unpacked and the default width applies.
+ */
+static int
+read_layout(struct rt_ctx *ctx, const struct rt_node *node, int at,
+            struct mm *p)
+{
+    p->nr = RT_GEMM_NR_DEFAULT;
+    p->packed = 0;
+    if (node->n_ints == at)
+        return RT_OK;
+    if (node->n_ints != at + 2 || !rt_gemm_valid_panel(node->ints[at]) ||
+        (node->ints[at + 1] != 0 && node->ints[at + 1] != 1))
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    p->nr = node->ints[at];
+    p->packed = (int)node->ints[at + 1];
+    if (p->packed && p->dtype != RT_FLOAT)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                       "a packed B is float32 only");
+    return RT_OK;
+}
+
+/*
  * MatMul with numpy semantics.  ints: M, K, N, nb, then nb triples
  * (batch dim size, A step, B step) with steps in elements (0 where that
- * operand is broadcast).  The output is [batch..., M, N] contiguous.  A
- * is [M, K] and B is [K, N] per batch item.  Encode has already promoted
- * 1-D operands, and folded the batch of A into M when B has none.
+ * operand is broadcast), then optionally the panel width and 1 if B is
+ * packed (see read_layout).  The output is [batch..., M, N] contiguous.
+ * A is [M, K] and B is [K, N] per batch item.  Encode has already
+ * promoted 1-D operands, and folded the batch of A into M when B has
+ * none.  A packed B is one matrix shared by the whole batch.
  */
 int
 rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
                  void *const *bufs)
 {
-    if (node->n_ints < 4 || node->n_ints != 4 + 3 * node->ints[3])
+    if (node->n_ints < 4 || node->ints[3] < 0 ||
+        (node->n_ints != 4 + 3 * node->ints[3] &&
+         node->n_ints != 6 + 3 * node->ints[3]))
         return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
     int rc = check_dtype(ctx, node, node->descs[0].dtype);
     if (rc != RT_OK)
@@ -325,8 +296,16 @@ rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
     p.n_batch = (int)node->ints[3];
     p.batch = node->ints + 4;
     p.batch_count = 1;
-    for (int d = 0; d < p.n_batch; d++)
+    for (int d = 0; d < p.n_batch; d++) {
         p.batch_count *= p.batch[3 * d];
+        if (p.batch[3 * d + 2] != 0 && node->n_ints > 4 + 3 * p.n_batch &&
+            node->ints[node->n_ints - 1])
+            return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                           "a packed B cannot have batch dims");
+    }
+    rc = read_layout(ctx, node, 4 + 3 * p.n_batch, &p);
+    if (rc != RT_OK)
+        return rc;
     mm_run(ctx, &p);
     return RT_OK;
 }
@@ -334,14 +313,16 @@ rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
 /*
  * Gemm: Y = alpha * A' * B' + beta * C, where A' is A or its transpose and
  * likewise B'.  ints: M, K, N, transA, transB, C row step, C column step
- * (steps in elements, 0 along a broadcast dim).  floats: alpha, beta.
- * Inputs A, B and the optional C; output Y [M, N].
+ * (steps in elements, 0 along a broadcast dim), then optionally the panel
+ * width and 1 if B' is packed (see read_layout; a packed B' is K x N
+ * whatever transB says).  floats: alpha, beta.  Inputs A, B and the
+ * optional C; output Y [M, N].
  */
 int
 rt_kernel_gemm(struct rt_ctx *ctx, const struct rt_node *node,
                void *const *bufs)
 {
-    if (node->n_ints != 7 || node->n_floats != 2)
+    if ((node->n_ints != 7 && node->n_ints != 9) || node->n_floats != 2)
         return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
     int rc = check_dtype(ctx, node, node->descs[0].dtype);
     if (rc != RT_OK)
@@ -368,6 +349,9 @@ rt_kernel_gemm(struct rt_ctx *ctx, const struct rt_node *node,
         p.bias_cs = in[6];
     }
     p.batch_count = 1;
+    rc = read_layout(ctx, node, 7, &p);
+    if (rc != RT_OK)
+        return rc;
     mm_run(ctx, &p);
     return RT_OK;
 }
