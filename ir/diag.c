@@ -15,10 +15,16 @@ ir_set_error_stream(FILE *f)
     error_stream = f;
 }
 
+FILE *
+ir_error_stream(void)
+{
+    return error_stream ? error_stream : stderr;
+}
+
 static FILE *
 stream(void)
 {
-    return error_stream ? error_stream : stderr;
+    return ir_error_stream();
 }
 
 int

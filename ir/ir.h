@@ -239,6 +239,8 @@ int ir_error(const struct ir_graph *g, const struct ir_op *op, int32_t value,
 int ir_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Redirect error output (stderr by default); tests capture it this way. */
 void ir_set_error_stream(FILE *f);
+/* Where errors go now, for details printed after an error. */
+FILE *ir_error_stream(void);
 
 /* An internal invariant: always checked, prints file:line and aborts. */
 #define IR_ASSERT(cond)                                                     \

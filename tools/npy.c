@@ -271,7 +271,8 @@ tool_compare(const char *label, const struct tool_tensor *got,
             fabs(g - w) > *max_err)
             *max_err = fabs(g - w);
         if (!ok && bad++ < 5)
-            fprintf(stderr, "%s: element %lld is %.9g, expected %.9g\n",
+            fprintf(ir_error_stream(), "%s: element %lld is %.9g, expected "
+                    "%.9g\n",
                     label, (long long)i, g, w);
     }
     if (bad)

@@ -36,6 +36,7 @@ static const char test_usage[] =
     "  --report FILE         write a Markdown table of the results\n"
     "  --baseline FILE       a report from an earlier run: fail when a test\n"
     "                        it lists as passed no longer passes\n"
+    "  -j, --jobs N          run N tests at a time (default 1)\n"
     "  -v, --verbose         print the messages of failing tests\n"
     "  -h, --help            print this message\n";
 
@@ -55,6 +56,7 @@ enum { CHILD_PASS = 0, CHILD_FAIL = 10, CHILD_UNSUPPORTED = 11 };
 
 struct test_opts {
     const char *baseline;
+    int jobs;
     bool fold;
     int timeout;
     const char *report;
@@ -359,16 +361,16 @@ test_child(const char *dir, const struct test_opts *o, FILE *log)
     return CHILD_FAIL;
 }
 
-static enum result
-run_test(const char *dir, const struct test_opts *o, char *message,
-         size_t size)
+/* A test running in a child process. */
+struct running {
+    pid_t pid;
+    FILE *log;
+    int index;
+};
+
+static pid_t
+start_test(const char *dir, const struct test_opts *o, FILE *log)
 {
-    FILE *log = tmpfile();
-    message[0] = 0;
-    if (!log) {
-        snprintf(message, size, "cannot create a temporary file");
-        return RESULT_CRASHED;
-    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -376,17 +378,16 @@ run_test(const char *dir, const struct test_opts *o, char *message,
         alarm((unsigned)o->timeout);
         _exit(test_child(dir, o, log));
     }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    return pid;
+}
+
+/* Classify a finished child and read its messages into message. */
+static enum result
+finish_test(int status, FILE *log, char *message, size_t size)
+{
     rewind(log);
     size_t n = fread(message, 1, size - 1, log);
     message[n] = 0;
-    fclose(log);
-    if (pid < 0) {
-        snprintf(message, size, "fork failed");
-        return RESULT_CRASHED;
-    }
     if (WIFSIGNALED(status)) {
         snprintf(message + n, size - n, "killed by signal %d%s",
                  WTERMSIG(status),
@@ -482,9 +483,16 @@ base_name(const char *path)
     return path;
 }
 
+/* The first error line of text (or its first line), with | made safe. */
 static void
 first_line(const char *text, char *out, size_t size)
 {
+    const char *error = strstr(text, "error:");
+    if (error) {
+        while (error > text && error[-1] != '\n')
+            error--;
+        text = error;
+    }
     size_t n = 0;
     while (text[n] && text[n] != '\n' && n + 1 < size) {
         out[n] = text[n] == '|' ? '/' : text[n];
@@ -539,13 +547,14 @@ tool_test_onnx_main(int argc, char **argv)
         {"report", required_argument, NULL, 'r'},
         {"baseline", required_argument, NULL, 'b'},
         {"verbose", no_argument, NULL, 'v'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct test_opts o = {.timeout = 120};
+    struct test_opts o = {.timeout = 120, .jobs = 1};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "vhj:", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
             if (strcmp(optarg, "fold") == 0)
@@ -567,6 +576,14 @@ tool_test_onnx_main(int argc, char **argv)
         case 'r': o.report = optarg; break;
         case 'b': o.baseline = optarg; break;
         case 'v': o.verbose = true; break;
+        case 'j':
+            o.jobs = atoi(optarg);
+            if (o.jobs < 1 || o.jobs > 256) {
+                fprintf(stderr, "onnxc: error: --jobs %s: expected 1 to "
+                        "256\n", optarg);
+                return 2;
+            }
+            break;
         case 'h': fputs(test_usage, stdout); return 0;
         default: fputs(test_usage, stderr); return 2;
         }
@@ -598,27 +615,82 @@ tool_test_onnx_main(int argc, char **argv)
                 "atol 1e-7, integers and\nbooleans exact.\n\n");
         fprintf(report, "| test | result | message |\n| --- | --- | --- |\n");
     }
-    for (int i = 0; i < n; i++) {
-        char message[4096], line[512];
-        enum result r = run_test(tests[i], &o, message, sizeof(message));
-        counts[r]++;
-        first_line(message, line, sizeof(line));
-        printf("%-12s %s%s%s\n", result_names[r], base_name(tests[i]),
-               r == RESULT_PASSED ? "" : ": ",
-               r == RESULT_PASSED ? "" : line);
-        if (o.verbose && r != RESULT_PASSED)
-            fputs(message, stdout);
-        if (r != RESULT_PASSED &&
-            baseline_passed(baseline, base_name(tests[i]))) {
-            printf("regression: %s passed in %s\n", base_name(tests[i]),
-                   o.baseline);
-            regressions++;
+    enum result *results = calloc((size_t)n + 1, sizeof(enum result));
+    char **messages = calloc((size_t)n + 1, sizeof(char *));
+    bool *done = calloc((size_t)n + 1, sizeof(bool));
+    struct running *slots = calloc((size_t)o.jobs, sizeof(struct running));
+    int started = 0, finished = 0, printed = 0, active = 0;
+    while (finished < n) {
+        while (active < o.jobs && started < n) {
+            FILE *log = tmpfile();
+            pid_t pid = log ? start_test(tests[started], &o, log) : -1;
+            if (pid < 0) {
+                if (log)
+                    fclose(log);
+                results[started] = RESULT_CRASHED;
+                messages[started] = strdup("cannot start the test process");
+                done[started] = true;
+                finished++;
+                started++;
+                continue;
+            }
+            for (int k = 0; k < o.jobs; k++) {
+                if (slots[k].pid == 0) {
+                    slots[k] = (struct running){pid, log, started};
+                    break;
+                }
+            }
+            active++;
+            started++;
         }
-        if (report)
-            fprintf(report, "| %s | %s | %s |\n", base_name(tests[i]),
-                    result_names[r], r == RESULT_PASSED ? "" : line);
-        free(tests[i]);
+        int status = 0;
+        pid_t pid = active ? waitpid(-1, &status, 0) : 0;
+        if (pid < 0 && errno == EINTR)
+            continue;
+        for (int k = 0; pid > 0 && k < o.jobs; k++) {
+            if (slots[k].pid != pid)
+                continue;
+            char message[4096];
+            int idx = slots[k].index;
+            results[idx] = finish_test(status, slots[k].log, message,
+                                       sizeof(message));
+            messages[idx] = strdup(message);
+            done[idx] = true;
+            fclose(slots[k].log);
+            slots[k].pid = 0;
+            active--;
+            finished++;
+        }
+        /* Print in the order of the list, as results arrive. */
+        for (; printed < n && done[printed]; printed++) {
+            int i = printed;
+            enum result r = results[i];
+            char line[512];
+            counts[r]++;
+            first_line(messages[i], line, sizeof(line));
+            printf("%-12s %s%s%s\n", result_names[r], base_name(tests[i]),
+                   r == RESULT_PASSED ? "" : ": ",
+                   r == RESULT_PASSED ? "" : line);
+            if (o.verbose && r != RESULT_PASSED)
+                fputs(messages[i], stdout);
+            if (r != RESULT_PASSED &&
+                baseline_passed(baseline, base_name(tests[i]))) {
+                printf("regression: %s passed in %s\n", base_name(tests[i]),
+                       o.baseline);
+                regressions++;
+            }
+            if (report)
+                fprintf(report, "| %s | %s | %s |\n", base_name(tests[i]),
+                        result_names[r], r == RESULT_PASSED ? "" : line);
+            fflush(stdout);
+            free(messages[i]);
+            free(tests[i]);
+        }
     }
+    free(slots);
+    free(done);
+    free(messages);
+    free(results);
     free(tests);
     printf("%d passed, %d failed, %d unsupported, %d crashed\n",
            counts[RESULT_PASSED], counts[RESULT_FAILED],

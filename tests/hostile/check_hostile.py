@@ -30,6 +30,9 @@ CRASHES = [
      r"input 'a' is too large: its size in bytes overflows int64"),
     ("einsum-omitted-input.onnx", ["--dim", "unk__data_0=2"],
      r"Einsum node '.*' \(opset 22\): input 1 is omitted"),
+    ("split-sizes-sum-overflow.onnx", [],
+     r"Split node 'Split_1' \(opset 13\): .*split sizes add up to more "
+     r"than axis 0's size 2"),
 ]
 
 # A crash, a sanitizer report or an internal error is never a clean error.
