@@ -7,8 +7,10 @@
  *   clang-19 -O2 -march=native -mprefer-vector-width=512 -Iruntime \
  *       bench/gemm_bench.c runtime/k_gemm.c runtime/pool.c runtime/util.c \
  *       -o build-perf/gemm_bench -lm -lpthread
- *   ./build-perf/gemm_bench [--threads N] [--nr 8|16|32]
+ *   ./build-perf/gemm_bench [--threads N] [--nr 8|16|32] [--cold]
  *
+ * --cold reads B from a different copy in each run, so that it comes from
+ * memory, as the weights of a model do in one inference.
  * Each shape runs for about 0.2 s; the minimum time over runs is reported,
  * because other processes share the cores.
  */
@@ -100,16 +102,24 @@ static const struct shape shapes[] = {
     {"seq2seq", "logits", 16, 512, 8000},
 };
 
-/* Best GFLOP/s of C = A B over runs that take about 0.2 s in all. */
+/*
+ * Best GFLOP/s of C = A B over runs that take about 0.2 s in all.  With
+ * n_copies > 1, run r reads B from copy r % n_copies, all of them with the
+ * layout of the first, so B comes from memory as a model's weights do.
+ */
 static double
-time_gemm(struct rt_pool *pool, const struct rt_gemm *g)
+time_gemm(struct rt_pool *pool, const struct rt_gemm *g, float *const *copies,
+          int n_copies)
 {
     double flop = 2.0 * (double)g->m * (double)g->k * (double)g->n;
     double best = 1e30, total = 0;
+    struct rt_gemm run_g = *g;
     rt_gemm_f32(pool, g);
     for (int run = 0; run < 1000 && (run < 5 || total < 0.2); run++) {
+        if (n_copies > 1)
+            run_g.b.data = copies[run % n_copies];
         double t0 = now();
-        rt_gemm_f32(pool, g);
+        rt_gemm_f32(pool, &run_g);
         double dt = now() - t0;
         total += dt;
         if (dt < best)
@@ -140,12 +150,14 @@ check_gemm(const struct rt_gemm *g, const float *a, const float *b)
 int
 main(int argc, char **argv)
 {
-    int threads = 1, nr = RT_GEMM_NR_AVX512;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--threads") == 0)
-            threads = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--nr") == 0)
-            nr = atoi(argv[i + 1]);
+    int threads = 1, nr = RT_GEMM_NR_AVX512, cold = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--nr") == 0 && i + 1 < argc)
+            nr = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--cold") == 0)
+            cold = 1;
     }
     if (!rt_gemm_valid_panel(nr)) {
         fprintf(stderr, "--nr %d is not supported (use 8, 16 or 32)\n", nr);
@@ -166,6 +178,17 @@ main(int argc, char **argv)
         float *packed = random_matrix(sh->k * sh->n);
         float *c = random_matrix(sh->m * sh->n);
         rt_gemm_pack_b(b, sh->n, 1, sh->k, sh->n, nr, packed);
+        /* --cold: enough copies of B for 512 MB, more than the caches. */
+        int n_copies = 1;
+        float *copies[64] = {packed};
+        if (cold) {
+            int64_t want = (512 << 20) / (sh->k * sh->n * 4) + 1;
+            n_copies = want < 64 ? (int)want : 64;
+            for (int i = 1; i < n_copies; i++) {
+                copies[i] = random_matrix(sh->k * sh->n);
+                memcpy(copies[i], packed, (size_t)(sh->k * sh->n) * 4);
+            }
+        }
         struct rt_gemm g = {
             .m = sh->m, .n = sh->n, .k = sh->k, .alpha = 1,
             .a = a, .a_rs = sh->k, .a_cs = 1,
@@ -173,17 +196,21 @@ main(int argc, char **argv)
                   .packed = 1},
             .c = c, .ldc = sh->n,
         };
-        double packed_gf = time_gemm(pool, &g);
+        double packed_gf = time_gemm(pool, &g, copies, n_copies);
         double err = check_gemm(&g, a, b);
         g.b.data = b;
         g.b.packed = 0;
-        double plain_gf = time_gemm(pool, &g);
+        for (int i = 1; i < n_copies; i++)
+            memcpy(copies[i], b, (size_t)(sh->k * sh->n) * 4);
+        double plain_gf = time_gemm(pool, &g, copies, n_copies);
         double err2 = check_gemm(&g, a, b);
         printf("| %s | %s | %lldx%lldx%lld | %.1f | %.0f%% | %.1f | %.0f%% "
                "| %.1e |\n", sh->model, sh->what, (long long)sh->m,
                (long long)sh->k, (long long)sh->n, packed_gf,
                100 * packed_gf / scale, plain_gf, 100 * plain_gf / scale,
                err > err2 ? err : err2);
+        for (int i = 1; i < n_copies; i++)
+            free(copies[i]);
         free(a);
         free(b);
         free(packed);

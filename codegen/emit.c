@@ -511,9 +511,16 @@ static int
 link_library(const struct cg_options *o, const char *object)
 {
     const char *cc = o->cc ? o->cc : "cc";
-    char *argv[] = {(char *)cc,     "-shared",  "-o",
-                    (char *)o->output, (char *)object, "-Wl,-z,noexecstack",
-                    "-lm",          "-lpthread", NULL};
+    /* The soname is the file name, so programs that link the library
+     * record it without the folder and find it through their rpath. */
+    const char *base = strrchr(o->output, '/');
+    base = base ? base + 1 : o->output;
+    char soname[1024];
+    snprintf(soname, sizeof(soname), "-Wl,-soname,%s", base);
+    char *argv[] = {(char *)cc,        "-shared",      "-o",
+                    (char *)o->output, (char *)object, soname,
+                    "-Wl,-z,noexecstack", "-lm",       "-lpthread",
+                    NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, cc, NULL, NULL, argv, environ);
     if (rc != 0)

@@ -280,6 +280,8 @@ double
 ir_op_float(const struct ir_op *op, const char *name, double dflt)
 {
     const struct ir_attr *a = ir_op_attr(op, name);
+    if (a && a->kind == IR_ATTR_INT)
+        return (double)a->i;
     return a && a->kind == IR_ATTR_FLOAT ? a->f : dflt;
 }
 

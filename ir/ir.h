@@ -168,6 +168,7 @@ void ir_op_set_floats(struct ir_op *op, const char *name, const double *v,
 void ir_op_set_attr(struct ir_op *op, const struct ir_attr *attr);
 const struct ir_attr *ir_op_attr(const struct ir_op *op, const char *name);
 int64_t ir_op_int(const struct ir_op *op, const char *name, int64_t dflt);
+/* An int attribute reads as its value; a missing one as dflt. */
 double ir_op_float(const struct ir_op *op, const char *name, double dflt);
 const char *ir_op_string(const struct ir_op *op, const char *name,
                          const char *dflt);

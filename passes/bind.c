@@ -23,6 +23,10 @@ pass_bind_dims(struct ir_graph *g, const char *const *names,
         if (values[i] < 0)
             return ir_errorf("--dim %s=%lld: a dim must be 0 or more",
                              names[i], (long long)values[i]);
+        if (g->sym_bound[sym] >= 0 && g->sym_bound[sym] != values[i])
+            return ir_errorf("--dim %s=%lld conflicts with %s=%lld bound "
+                             "before", names[i], (long long)values[i],
+                             names[i], (long long)g->sym_bound[sym]);
         g->sym_bound[sym] = values[i];
     }
 

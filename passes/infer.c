@@ -108,6 +108,67 @@ check_operands(const struct ir_graph *g, const struct ir_op *op)
     return 0;
 }
 
+/*
+ * The kind that ONNX gives each attribute name wherever the name occurs in
+ * the ops onnxc supports.  Without this check an attribute of the wrong
+ * kind would read as absent and its default would apply in silence.
+ */
+static const struct {
+    const char *name;
+    enum ir_attr_kind kind;
+} attribute_kinds[] = {
+    {"allowzero", IR_ATTR_INT},     {"axis", IR_ATTR_INT},
+    {"batch_dims", IR_ATTR_INT},    {"coerce_2d", IR_ATTR_INT},
+    {"detect_negative", IR_ATTR_INT}, {"detect_positive", IR_ATTR_INT},
+    {"end", IR_ATTR_INT},           {"exclusive", IR_ATTR_INT},
+    {"fmod", IR_ATTR_INT},          {"keepdims", IR_ATTR_INT},
+    {"largest", IR_ATTR_INT},       {"noop_with_empty_axes", IR_ATTR_INT},
+    {"num_outputs", IR_ATTR_INT},   {"reverse", IR_ATTR_INT},
+    {"select_last_index", IR_ATTR_INT}, {"sorted", IR_ATTR_INT},
+    {"stash_type", IR_ATTR_INT},    {"start", IR_ATTR_INT},
+    {"to", IR_ATTR_INT},            {"transA", IR_ATTR_INT},
+    {"transB", IR_ATTR_INT},        {"upper", IR_ATTR_INT},
+    {"alpha", IR_ATTR_FLOAT},       {"beta", IR_ATTR_FLOAT},
+    {"epsilon", IR_ATTR_FLOAT},     {"gamma", IR_ATTR_FLOAT},
+    {"perm", IR_ATTR_INTS},
+    {"approximate", IR_ATTR_STRING}, {"direction", IR_ATTR_STRING},
+    {"equation", IR_ATTR_STRING},   {"mode", IR_ATTR_STRING},
+    {"reduction", IR_ATTR_STRING},
+    {"value", IR_ATTR_TENSOR},
+};
+
+static const char *
+attribute_kind_name(enum ir_attr_kind k)
+{
+    static const char *const names[] = {"an int", "a float", "a string",
+                                        "a list of ints", "a list of floats",
+                                        "a list of strings", "a tensor"};
+    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+static int
+check_attribute_kinds(const struct ir_graph *g, const struct ir_op *op)
+{
+    for (int i = 0; i < op->n_attrs; i++) {
+        const struct ir_attr *a = &op->attrs[i];
+        for (size_t k = 0;
+             k < sizeof(attribute_kinds) / sizeof(attribute_kinds[0]); k++) {
+            if (strcmp(a->name, attribute_kinds[k].name) != 0 ||
+                a->kind == attribute_kinds[k].kind)
+                continue;
+            /* ir_op_float reads an int attribute as its value. */
+            if (attribute_kinds[k].kind == IR_ATTR_FLOAT &&
+                a->kind == IR_ATTR_INT)
+                continue;
+            return ir_error(g, op, IR_NONE,
+                            "attribute '%s' is %s, but it must be %s",
+                            a->name, attribute_kind_name(a->kind),
+                            attribute_kind_name(attribute_kinds[k].kind));
+        }
+    }
+    return 0;
+}
+
 static int
 infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
 {
@@ -115,7 +176,8 @@ infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
     if (!impl || !impl->infer)
         return ir_error(g, op, IR_NONE, "operator %s is not supported",
                         ir_op_kind_name(op->kind));
-    if (check_operands(g, op) != 0 || impl->infer(g, op) != 0)
+    if (check_attribute_kinds(g, op) != 0 || check_operands(g, op) != 0 ||
+        impl->infer(g, op) != 0)
         return -1;
     for (int i = 0; i < op->n_results; i++) {
         const struct ir_value *r = &g->values[op->results[i]];

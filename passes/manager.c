@@ -18,6 +18,7 @@ static const struct pass *const pipeline[] = {
     &pass_fuse_attention,
     &pass_fuse_matmul,
     &pass_dce,
+    &pass_layout,
 };
 
 #define N_PASSES ((int)(sizeof(pipeline) / sizeof(pipeline[0])))

@@ -177,6 +177,8 @@ matmul_encode(const struct ir_graph *g, const struct ir_op *op,
         for (int j = 0; j < 3; j++)
             pass_params_int(p, pl.batch[d][j]);
     }
+    pass_params_int(p, pass_layout_panel_width(op));
+    pass_params_int(p, pass_layout_is_packed(op));
     return 0;
 }
 
@@ -263,6 +265,8 @@ gemm_encode(const struct ir_graph *g, const struct ir_op *op,
     pass_params_int(p, ir_op_int(op, "transB", 0) != 0);
     pass_params_int(p, pl.c_rs);
     pass_params_int(p, pl.c_cs);
+    pass_params_int(p, pass_layout_panel_width(op));
+    pass_params_int(p, pass_layout_is_packed(op));
     pass_params_float(p, ir_op_float(op, "alpha", 1));
     pass_params_float(p, ir_op_float(op, "beta", 1));
     return 0;

@@ -165,5 +165,15 @@ extern const struct pass pass_fuse_norm;     /* fuse_norm.c */
 extern const struct pass pass_fuse_gelu;     /* fuse_gelu.c */
 extern const struct pass pass_fuse_attention; /* fuse_attention.c */
 extern const struct pass pass_fuse_matmul;   /* fuse_matmul.c */
+extern const struct pass pass_layout;        /* layout.c */
+
+/* ---- layout.c: GEMM weight layout ---- */
+
+/* The GEMM panel width (enum rt_gemm_panel) for the CPU onnxc runs on. */
+int64_t pass_layout_host_panel_width(void);
+/* The panel width op's kernel uses: its packed_b, or the host's. */
+int64_t pass_layout_panel_width(const struct ir_op *op);
+/* True when the layout pass packed op's B operand. */
+bool pass_layout_is_packed(const struct ir_op *op);
 
 #endif

@@ -37,7 +37,8 @@ enum store_mode {
 
 typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
                       const float *restrict bp, int64_t ldb,
-                      const float *next, float *restrict c, int64_t ldc,
+                      const float *next, int64_t next_ld, float *restrict c,
+                      int64_t ldc,
                       float alpha, float beta, int mode);
 
 /*
@@ -46,14 +47,16 @@ typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
  * where ap holds A as kc columns of MR floats and bp holds kc rows of B
  * ldb floats apart.  ROWS is a constant once the function is inlined into
  * the dispatcher below, so the sums stay in registers.  Row l of the next
- * panel, at next + l * 2W, is prefetched into L2 as the kernel goes: the
- * hardware prefetchers do not cross the page boundaries between panels.
+ * panel, at next + l * next_ld, is prefetched into L2 as the kernel goes:
+ * the hardware prefetchers do not cross the page boundaries between
+ * panels, nor follow the long row step of an unpacked B.
  */
 #define DEFINE_MICRO(NAME, VF, VF_MEM, W, MR)                                 \
     static inline __attribute__((always_inline)) void NAME##_rows(            \
         const int rows, int64_t kc, const float *restrict ap,                 \
         const float *restrict bp, int64_t ldb, const float *next,             \
-        float *restrict c, int64_t ldc, float alpha, float beta, int mode)   \
+        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,         \
+        float beta, int mode)                                                 \
     {                                                                         \
         VF lo[MR], hi[MR];                                                    \
         for (int r = 0; r < MR; r++) {                                        \
@@ -63,8 +66,8 @@ typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
         for (int64_t l = 0; l < kc; l++) {                                    \
             VF b0 = *(const VF_MEM *)(bp + l * ldb);                          \
             VF b1 = *(const VF_MEM *)(bp + l * ldb + W);                      \
-            __builtin_prefetch(next + l * 2 * W, 0, 2);                       \
-            __builtin_prefetch(next + l * 2 * W + W, 0, 2);                   \
+            __builtin_prefetch(next + l * next_ld, 0, 2);                     \
+            __builtin_prefetch(next + l * next_ld + W, 0, 2);                 \
             for (int r = 0; r < rows; r++) {                                  \
                 VF a = ap[l * MR + r] - (VF){0};                              \
                 lo[r] += a * b0;                                              \
@@ -93,13 +96,15 @@ DEFINE_MICRO(micro4, v4f, v4f_mem, 4, 6)
 
 #define MICRO_CASE(NAME, R)                                                   \
     case R:                                                                   \
-        NAME##_rows(R, kc, ap, bp, ldb, next, c, ldc, alpha, beta, mode);     \
+        NAME##_rows(R, kc, ap, bp, ldb, next, next_ld, c, ldc, alpha, beta,   \
+                    mode);                                                    \
         break;
 
 static void
 micro16(int rows, int64_t kc, const float *restrict ap,
         const float *restrict bp, int64_t ldb, const float *next,
-        float *restrict c, int64_t ldc, float alpha, float beta, int mode)
+        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
+        float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro16, 1)
@@ -118,7 +123,8 @@ micro16(int rows, int64_t kc, const float *restrict ap,
 static void
 micro8(int rows, int64_t kc, const float *restrict ap,
        const float *restrict bp, int64_t ldb, const float *next,
-       float *restrict c, int64_t ldc, float alpha, float beta, int mode)
+       int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
+       float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro8, 1)
@@ -135,7 +141,8 @@ micro8(int rows, int64_t kc, const float *restrict ap,
 static void
 micro4(int rows, int64_t kc, const float *restrict ap,
        const float *restrict bp, int64_t ldb, const float *next,
-       float *restrict c, int64_t ldc, float alpha, float beta, int mode)
+       int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
+       float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro4, 1)
@@ -211,8 +218,10 @@ pack_a(const struct rt_gemm *g, int64_t i0, int64_t i1, int64_t l0,
 
 /*
  * Return rows [l0, l0 + kc) of the panel of B that starts at column j0,
- * with its row step in *ldb.  A full packed panel is read in place; other
- * panels are copied into buf (kc x nr, zero beyond the panel's width).
+ * with its row step in *ldb.  Full panels, packed or with contiguous rows,
+ * are read in place; other panels are copied into buf (kc x nr, zero
+ * beyond the panel's width).  Copying every panel would cost as much as
+ * the product when A has only a few rows.
  */
 static const float *
 panel_b(const struct rt_gemm *g, int64_t j0, int64_t l0, int64_t kc,
@@ -234,6 +243,10 @@ panel_b(const struct rt_gemm *g, int64_t j0, int64_t l0, int64_t kc,
         return buf;
     }
     const float *src = b->data + l0 * b->rs + j0 * b->cs;
+    if (w == nr && b->cs == 1) {
+        *ldb = b->rs;
+        return src;
+    }
     for (int64_t l = 0; l < kc; l++) {
         if (b->cs == 1)
             for (int64_t j = 0; j < w; j++)
@@ -342,16 +355,27 @@ rows_per_block(int mr)
 }
 
 /*
- * The rows of the panel of B at column j and row l0 when it is packed and
- * full, for prefetching; otherwise fallback, which is in cache already.
+ * Point *next at rows l0.. of the full panel of B at column j, with their
+ * row step in *next_ld, for prefetching: only panels that the micro-kernel
+ * reads in place need it.  Otherwise point at the current panel, which is
+ * in cache already.
  */
-static const float *
-packed_rows(const struct rt_gemm *g, int nr, int64_t j, int64_t l0,
-            const float *fallback)
+static void
+next_panel(const struct rt_gemm *g, int nr, int64_t j, int64_t l0,
+           const float *bp, int64_t ldb, const float **next,
+           int64_t *next_ld)
 {
-    if (!g->b.packed || j + nr > g->n || l0 >= g->k)
-        return fallback;
-    return g->b.data + j * g->k + l0 * nr;
+    *next = bp;
+    *next_ld = ldb;
+    if (j + nr > g->n || l0 >= g->k)
+        return;
+    if (g->b.packed) {
+        *next = g->b.data + j * g->k + l0 * nr;
+        *next_ld = nr;
+    } else if (g->b.cs == 1) {
+        *next = g->b.data + l0 * g->b.rs + j;
+        *next_ld = g->b.rs;
+    }
 }
 
 /*
@@ -382,24 +406,29 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
                 int64_t cols = jc1 - j < nr ? jc1 - j : nr;
                 int64_t ldb;
                 const float *bp = panel_b(g, j, l0, kc, nr, bpack, &ldb);
-                const float *next =
-                    j + nr < jc1 ? packed_rows(g, nr, j + nr, l0, bp)
-                    : !last      ? packed_rows(g, nr, jc, l0 + kc, bp)
-                                 : packed_rows(g, nr, jc1, 0, bp);
+                const float *next;
+                int64_t next_ld;
+                if (j + nr < jc1)
+                    next_panel(g, nr, j + nr, l0, bp, ldb, &next, &next_ld);
+                else if (!last)
+                    next_panel(g, nr, jc, l0 + kc, bp, ldb, &next, &next_ld);
+                else
+                    next_panel(g, nr, jc1, 0, bp, ldb, &next, &next_ld);
                 for (int64_t i = i0; i < i1; i += mr) {
                     int rows = i1 - i < mr ? (int)(i1 - i) : mr;
                     const float *ap = apack + (i - i0) * kc;
                     float *c = g->c + i * g->ldc + j;
                     if (cols == nr) {
-                        ts->micro(rows, kc, ap, bp, ldb, next, c, g->ldc,
-                                  g->alpha, g->ep.beta, mode);
+                        ts->micro(rows, kc, ap, bp, ldb, next, next_ld, c,
+                                  g->ldc, g->alpha, g->ep.beta, mode);
                     } else {
-                        ts->micro(rows, kc, ap, bp, ldb, next, sums, nr,
-                                  g->alpha, 0, STORE_SET);
+                        ts->micro(rows, kc, ap, bp, ldb, next, next_ld, sums,
+                                  nr, g->alpha, 0, STORE_SET);
                         merge_tile(sums, nr, c, g->ldc, rows, cols,
                                    g->ep.beta, mode);
                     }
                     next = bp;
+                    next_ld = ldb;
                     if (last && has_epilogue(g))
                         epilogue(g, i, rows, j, cols);
                 }

@@ -1,12 +1,20 @@
 /*
- * A persistent thread pool.  Workers are created once per session and wait
- * on a condition variable; rt_parallel_for hands out indices from a shared
- * counter, so uneven tasks balance themselves.
+ * A persistent thread pool.  Workers are created once per session.  After
+ * a job they spin for SPIN_NS, since a model's next kernel usually starts
+ * within microseconds, and then sleep on a condition variable.
+ * rt_parallel_for hands out indices from a shared counter, so uneven tasks
+ * balance themselves.
  */
 #include "rt.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
+
+enum {
+    SPIN_NS = 100 * 1000, /* how long an idle thread polls before sleeping */
+    SPIN_CHECK = 64,      /* pauses between clock reads while polling */
+};
 
 struct rt_pool {
     int n_threads; /* the caller included */
@@ -14,8 +22,8 @@ struct rt_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_cond_t done;
-    uint64_t generation; /* bumped for each parallel_for */
-    int busy;            /* workers still in the current job */
+    uint64_t generation; /* bumped for each parallel_for; atomic */
+    uint64_t busy;       /* workers still in the current job; atomic */
     int stop;
     void (*fn)(void *arg, int64_t i);
     void *arg;
@@ -34,14 +42,55 @@ run_job(struct rt_pool *p)
     }
 }
 
+static int64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/*
+ * Poll until *word differs from value (or equals it, when until_equal is
+ * set) or SPIN_NS pass.  The caller then checks again under the lock, so
+ * a timeout only costs the sleep that polling tried to avoid.
+ */
+static void
+spin_on(const uint64_t *word, uint64_t value, int until_equal)
+{
+    int64_t start = 0;
+    for (int i = 1;; i++) {
+        uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        if ((v == value) == (until_equal != 0))
+            return;
+        cpu_relax();
+        if (i % SPIN_CHECK != 0)
+            continue;
+        int64_t t = now_ns();
+        if (start == 0)
+            start = t;
+        else if (t - start > SPIN_NS)
+            return;
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
     struct rt_pool *p = arg;
     uint64_t seen = 0;
 
-    pthread_mutex_lock(&p->lock);
     for (;;) {
+        spin_on(&p->generation, seen, 0);
+        pthread_mutex_lock(&p->lock);
         while (!p->stop && p->generation == seen)
             pthread_cond_wait(&p->wake, &p->lock);
         if (p->stop)
@@ -50,8 +99,9 @@ worker_main(void *arg)
         pthread_mutex_unlock(&p->lock);
         run_job(p);
         pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0)
+        if (__atomic_sub_fetch(&p->busy, 1, __ATOMIC_RELEASE) == 0)
             pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -122,13 +172,15 @@ rt_parallel_for(struct rt_pool *p, int64_t n, void (*fn)(void *, int64_t),
     p->arg = arg;
     p->n = n;
     __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
-    p->busy = p->n_threads - 1;
-    p->generation++;
+    __atomic_store_n(&p->busy, (uint64_t)(p->n_threads - 1),
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
     run_job(p);
 
+    spin_on(&p->busy, 0, 1);
     pthread_mutex_lock(&p->lock);
     while (p->busy > 0)
         pthread_cond_wait(&p->done, &p->lock);

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define WORKSPACE_ALIGN 64
-/* More threads than any machine onnxc targets has cores; a larger count is
- * a caller's mistake, and would otherwise start that many threads. */
+/* The max num_threads of rt_session_create.  A larger count is taken as a
+ * caller's mistake, because the pool would start that many threads. */
 #define RT_MAX_THREADS 1024
 
 struct rt_session {

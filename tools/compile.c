@@ -144,9 +144,12 @@ parse_dim(struct compile_args *a, const char *arg)
     char *end;
     if (!eq || eq == arg)
         return ir_errorf("--dim '%s': expected NAME=VALUE", arg);
+    errno = 0;
     long long v = strtoll(eq + 1, &end, 10);
     if (*end || end == eq + 1 || v < 0)
         return ir_errorf("--dim '%s': VALUE must be a whole number >= 0", arg);
+    if (errno == ERANGE)
+        return ir_errorf("--dim '%s': VALUE is out of range", arg);
     if (a->n_dims >= MAX_LIST)
         return ir_errorf("too many --dim options (at most %d)", MAX_LIST);
     char *name = strndup(arg, (size_t)(eq - arg));
@@ -253,8 +256,10 @@ bind_shape(struct ir_graph *g, const char *arg)
     const char *p = eq + 1;
     while (*p) {
         char *end;
+        errno = 0;
         long long d = strtoll(p, &end, 10);
-        if (end == p || d < 0 || (*end && *end != 'x'))
+        if (end == p || d < 0 || errno == ERANGE ||
+            (*end && (*end != 'x' || !end[1])))
             return ir_errorf("--shape '%s': dims must be whole numbers >= 0 "
                              "joined by x", arg);
         if (rank >= IR_MAX_RANK)
@@ -267,6 +272,15 @@ bind_shape(struct ir_graph *g, const char *arg)
     int rc = pass_bind_input_shape(g, name, rank, dims);
     free(name);
     return rc;
+}
+
+/* True when both paths name one existing file. */
+static bool
+same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 /* Create the folders on the way to path, as `mkdir -p` would. */
@@ -335,6 +349,9 @@ compile(struct compile_args *a)
             a->output = output;
         }
         rc = make_parent_dirs(a->output);
+        if (rc == 0 && same_file(a->output, a->model))
+            rc = ir_errorf("the output '%s' is the model itself; choose "
+                           "another -o", a->output);
         a->cg.name = a->name;
         a->cg.output = a->output;
         a->cg.emit = a->emit;

@@ -131,6 +131,13 @@ read_npy(const char *path, struct tool_tensor *t)
         goto out;
     }
     t->nbytes = (size_t)n * ir_dtype_size(t->dtype);
+    long data_at = ftell(f);
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) - data_at < (long)t->nbytes) {
+        ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
+                  "header promises", path, t->nbytes);
+        goto out;
+    }
+    fseek(f, data_at, SEEK_SET);
     t->data = ir_xmalloc(t->nbytes + 1);
     if (fread(t->data, 1, t->nbytes, f) != t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "

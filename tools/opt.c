@@ -162,6 +162,12 @@ tool_opt_main(int argc, char **argv)
         free(list);
         return 1;
     }
+    /* Text IR is written by hand: check it before any pass relies on it. */
+    if (ir_verify(g) != 0) {
+        ir_graph_free(g);
+        free(list);
+        return 1;
+    }
     po.verify_each = true;
     po.n_disabled = n_disabled;
     struct pass_manager pm = {.opts = &po};

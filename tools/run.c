@@ -200,16 +200,19 @@ parse_run_args(struct run_args *a, int argc, char **argv)
                 return -1;
             break;
         case 't':
-        case 'n':
-            if (parse_number(c == 't' ? "--threads" : "--repeat", optarg,
-                             &v) != 0 || v != floor(v) || v < 1 || v > 1e6)
-                return ir_errorf("%s '%s': expected a whole number from 1",
+        case 'n': {
+            char *end;
+            v = strtod(optarg, &end);
+            if (end == optarg || *end || v != floor(v) || v < 1 || v > 1e6)
+                return ir_errorf("%s '%s': expected a whole number from 1 "
+                                 "to 1000000",
                                  c == 't' ? "--threads" : "--repeat", optarg);
             if (c == 't')
                 a->threads = (int)v;
             else
                 a->repeat = (int)v;
             break;
+        }
         case 'h': fputs(run_usage, stdout); return 1;
         default: fputs(run_usage, stderr); return -1;
         }
@@ -221,6 +224,20 @@ parse_run_args(struct run_args *a, int argc, char **argv)
     }
     a->lib = argv[optind];
     return 0;
+}
+
+/* The meaning of an enum onnxc_status code. */
+static const char *
+status_text(int status)
+{
+    switch (status) {
+    case 1: return "invalid argument";
+    case 2: return "wrong tensor dtype or shape";
+    case 3: return "the data was rejected";
+    case 4: return "out of memory (the workspace or threads could not be "
+                   "allocated)";
+    default: return "unknown status";
+    }
 }
 
 /* Index of the tensor named name, or -1. */
@@ -385,15 +402,24 @@ run(const struct run_args *a)
         t->shape = ir_shape_make(api.output_rank(i), api.output_shape(i));
         t->nbytes = (size_t)ir_shape_numel(&t->shape) * ir_dtype_size(t->dtype);
         t->data = calloc(t->nbytes + 1, 1);
+        if (!t->data) {
+            rc = ir_errorf("cannot allocate %zu bytes for output '%s'",
+                           t->nbytes, api.output_name(i));
+            break;
+        }
         tout[i] = (struct api_tensor){t->data, t->shape.dim, t->shape.rank,
                                       (int32_t)t->dtype};
     }
-    if (rc == 0 && api.create(a->threads, &session) != 0)
-        rc = ir_errorf("cannot create a session of '%s'", a->lib);
+    int status = rc == 0 ? api.create(a->threads, &session) : 0;
+    if (status != 0)
+        rc = ir_errorf("cannot create a session of '%s' with %d threads: %s",
+                       a->lib, a->threads, status_text(status));
     if (rc == 0 && api.run(session, tin, ni, tout, no) != 0)
         rc = ir_errorf("run failed: %s", api.last_error(session));
     if (rc == 0 && a->repeat > 0)
         rc = time_runs(&api, session, tin, ni, tout, no, a->repeat);
+    if (rc == 0 && a->repeat == 0)
+        printf("ran %s: %d inputs, %d outputs\n", a->lib, (int)ni, (int)no);
     if (rc == 0 && a->out_dir)
         rc = write_outputs(a, &api, outs, no);
     if (rc == 0)

@@ -423,7 +423,7 @@ cmp_str(const void *a, const void *b)
 
 /* Expand the arguments into a sorted list of test directories. */
 static char **
-collect(int argc, char **argv, int *n)
+collect(int argc, char **argv, int *n, bool *missing)
 {
     int cap = 64;
     char **list = malloc(sizeof(char *) * (size_t)cap);
@@ -437,8 +437,9 @@ collect(int argc, char **argv, int *n)
         } else {
             DIR *d = opendir(argv[i]);
             if (!d) {
-                fprintf(stderr, "onnxc: warning: '%s' is not a test "
-                        "directory\n", argv[i]);
+                fprintf(stderr, "onnxc: error: '%s' is not a test "
+                        "directory and cannot be read\n", argv[i]);
+                *missing = true;
                 continue;
             }
             int fcap = 64;
@@ -602,7 +603,16 @@ tool_test_onnx_main(int argc, char **argv)
         return 1;
     int regressions = 0;
     int n;
-    char **tests = collect(argc - optind, argv + optind, &n);
+    bool missing = false;
+    char **tests = collect(argc - optind, argv + optind, &n, &missing);
+    if (missing) {
+        for (int i = 0; i < n; i++)
+            free(tests[i]);
+        free(tests);
+        free(baseline);
+        rmdir(o.tmpdir);
+        return 1;
+    }
     int counts[RESULT_COUNT] = {0};
     FILE *report = o.report ? fopen(o.report, "w") : NULL;
     if (o.report && !report)
