@@ -1204,7 +1204,7 @@ parse_op(struct parser *ps)
     ps->scratch.len = 0;
     if (ps->tok.kind == TOK_VALUE) {
         for (;;) {
-            int32_t v;
+            int32_t v = IR_NONE;
             if (ps->scratch.len / sizeof(v) >= INT32_MAX / 8)
                 return error_at(ps, ps->tok.line, ps->tok.col,
                                 "too many results");

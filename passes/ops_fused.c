@@ -66,7 +66,7 @@ row_step(const struct ir_graph *g, const struct ir_op *op, int i, int64_t n,
 static int
 rms_norm_infer(struct ir_graph *g, struct ir_op *op)
 {
-    int64_t rows, n, step;
+    int64_t rows = 0, n = 0, step = 0;
     if (check_f32(g, op, 0) != 0 || check_f32(g, op, 1) != 0 ||
         last_axis_view(g, op, &rows, &n) != 0 ||
         row_step(g, op, 1, n, &step) != 0)
@@ -80,7 +80,7 @@ static int
 rms_norm_encode(const struct ir_graph *g, const struct ir_op *op,
                 struct pass_params *p)
 {
-    int64_t rows, n, step;
+    int64_t rows = 0, n = 0, step = 0;
     if (last_axis_view(g, op, &rows, &n) != 0 ||
         row_step(g, op, 1, n, &step) != 0)
         return -1;
@@ -96,7 +96,7 @@ rms_norm_encode(const struct ir_graph *g, const struct ir_op *op,
 static int
 skip_layer_norm_infer(struct ir_graph *g, struct ir_op *op)
 {
-    int64_t rows, n, step;
+    int64_t rows = 0, n = 0, step = 0;
     for (int i = 0; i < op->n_operands; i++)
         if (pass_operand(g, op, i) && check_f32(g, op, i) != 0)
             return -1;
@@ -119,7 +119,7 @@ static int
 skip_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
                        struct pass_params *p)
 {
-    int64_t rows, n, scale_step, bias_step = 0;
+    int64_t rows = 0, n = 0, scale_step = 0, bias_step = 0;
     if (last_axis_view(g, op, &rows, &n) != 0 ||
         row_step(g, op, 2, n, &scale_step) != 0)
         return -1;
@@ -276,7 +276,7 @@ attention_encode(const struct ir_graph *g, const struct ir_op *op,
                  struct pass_params *p)
 {
     struct attention_plan pl;
-    int q_mode, s_mode, m_mode;
+    int q_mode = 0, s_mode = 0, m_mode = 0;
     if (plan_attention(g, op, &pl) != 0 ||
         scale_mode(g, op, "q_scale_op", &q_mode) != 0 ||
         scale_mode(g, op, "scale_op", &s_mode) != 0 ||

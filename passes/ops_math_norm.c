@@ -180,7 +180,7 @@ pass_math_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p)
 {
     int axis;
-    int64_t rows, n, scale_step, bias_step = 0;
+    int64_t rows = 0, n = 0, scale_step = 0, bias_step = 0;
     if (layer_norm_view(g, op, &axis, &rows, &n) != 0 ||
         layer_norm_step(g, op, 1, n, &scale_step) != 0)
         return -1;

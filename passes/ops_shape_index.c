@@ -193,7 +193,7 @@ scatter_reduction(const struct ir_graph *g, const struct ir_op *op,
 static int
 check_scatter(const struct ir_graph *g, const struct ir_op *op)
 {
-    int reduction;
+    int reduction = 0;
     if (pass_shape_check_data(g, op, 0) != 0 || check_indices(g, op, 1) ||
         pass_shape_check_data(g, op, 2) != 0 ||
         scatter_reduction(g, op, &reduction) != 0)
@@ -228,7 +228,7 @@ pass_shape_encode_scatter_elements(const struct ir_graph *g,
                                    const struct ir_op *op,
                                    struct pass_params *p)
 {
-    int axis, reduction;
+    int axis = 0, reduction = 0;
     if (data_axis(g, op, &axis) != 0 ||
         scatter_reduction(g, op, &reduction) != 0)
         return -1;
@@ -277,7 +277,7 @@ int
 pass_shape_encode_scatter_nd(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p)
 {
-    int reduction;
+    int reduction = 0;
     if (scatter_reduction(g, op, &reduction) != 0)
         return -1;
     pass_params_int(p, reduction);
@@ -376,7 +376,7 @@ pass_shape_infer_constant_of_shape(struct ir_graph *g, struct ir_op *op)
 {
     int64_t dims[IR_MAX_RANK], bits;
     int n;
-    enum ir_dtype dtype;
+    enum ir_dtype dtype = IR_DTYPE_UNDEFINED;
     if (fill_value(g, op, &dtype, &bits) != 0 ||
         pass_operand_ints(g, op, 0, dims, IR_MAX_RANK, &n) != 0)
         return -1;
@@ -396,7 +396,7 @@ pass_shape_encode_constant_of_shape(const struct ir_graph *g,
                                     const struct ir_op *op,
                                     struct pass_params *p)
 {
-    enum ir_dtype dtype;
+    enum ir_dtype dtype = IR_DTYPE_UNDEFINED;
     int64_t bits;
     if (fill_value(g, op, &dtype, &bits) != 0)
         return -1;

@@ -12,7 +12,7 @@
 #include <time.h>
 
 enum {
-    SPIN_NS = 100 * 1000, /* how long an idle thread polls before sleeping */
+    SPIN_NS = 100 * 1000,  /* how long an idle thread polls before sleeping */
     SPIN_CHECK = 64,      /* pauses between clock reads while polling */
 };
 

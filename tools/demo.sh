@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh tools/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake -S . -B build > /dev/null
 cmake --build build -j"$(nproc)" --target onnxc
 set -x
 ./build/onnxc compile examples/tiny/model.onnx -o build/tiny/libtiny.so \

@@ -86,9 +86,10 @@ load_files(const char *dir, const char *prefix, struct tool_tensor *t,
 {
     *n = 0;
     for (int i = 0; i < 64; i++) {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s_%d.pb", dir, prefix, i);
-        if (access(path, R_OK) != 0)
+        char path[4200];
+        if (snprintf(path, sizeof(path), "%s/%s_%d.pb", dir, prefix, i) >=
+                (int)sizeof(path) ||
+            access(path, R_OK) != 0)
             break;
         if (tool_read_tensor(path, &t[i]) != 0)
             return -1;
