@@ -82,7 +82,7 @@ random_matrix(int64_t n)
 
 struct shape {
     const char *model;
-    const char *what;
+    const char *matrix;
     int64_t m, k, n;
 };
 
@@ -205,7 +205,7 @@ main(int argc, char **argv)
         double plain_gf = time_gemm(pool, &g, copies, n_copies);
         double err2 = check_gemm(&g, a, b);
         printf("| %s | %s | %lldx%lldx%lld | %.1f | %.0f%% | %.1f | %.0f%% "
-               "| %.1e |\n", sh->model, sh->what, (long long)sh->m,
+               "| %.1e |\n", sh->model, sh->matrix, (long long)sh->m,
                (long long)sh->k, (long long)sh->n, packed_gf,
                100 * packed_gf / scale, plain_gf, 100 * plain_gf / scale,
                err > err2 ? err : err2);

@@ -179,7 +179,8 @@ split_sizes(const struct ir_graph *g, const struct ir_op *op, int axis)
             if (sizes[i] > dim - sum) {
                 ir_error(g, op, op->operands[1],
                          "split sizes add up to more than axis %d's size "
-                         "%lld", axis, (long long)dim);
+                         "%lld",
+                         axis, (long long)dim);
                 goto fail;
             }
             sum += sizes[i];

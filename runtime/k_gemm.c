@@ -1,8 +1,8 @@
 /*
  * The float32 GEMM core.  A tile of C loops over blocks of KC rows of B.
- * For each block it copies its rows of A into micro-panels of MR rows
- * (column by column, so the micro-kernel reads A sequentially), then walks
- * the panels of NR columns of B and runs an MR x NR register-tile
+ * For each block it copies its rows of A into micro-panels of MR rows,
+ * column by column, so the micro-kernel reads A sequentially.  Then it
+ * walks the panels of NR columns of B and runs an MR x NR register-tile
  * micro-kernel over the micro-panels.  The micro-kernels use GNU C vector
  * types, which LLVM lowers to the registers of the CPU that codegen
  * targets, so one bitcode serves SSE, AVX2 and AVX-512 hosts.
@@ -28,7 +28,7 @@ typedef float v16f_mem __attribute__((vector_size(64), aligned(4), may_alias));
 typedef float v8f_mem __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float v4f_mem __attribute__((vector_size(16), aligned(4), may_alias));
 
-/* How a micro-kernel combines its sums S with the tile of C. */
+/* The update a micro-kernel applies to its tile of C with its sums S. */
 enum store_mode {
     STORE_SET = 0,   /* C = alpha S */
     STORE_SCALE = 1, /* C = alpha S + beta C */
@@ -44,8 +44,8 @@ typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
 /*
  * The micro-kernel for vectors VF of W floats and tiles of up to MR rows
  * by 2 W columns: C(rows x 2W) op= alpha * sum over l of A(:, l) B(l, :),
- * where ap holds A as kc columns of MR floats and bp holds kc rows of B
- * ldb floats apart.  ROWS is a constant once the function is inlined into
+ * where ap contains A as kc columns of MR floats and bp kc rows of B
+ * ldb floats apart.  rows is a constant once the function is inlined into
  * the dispatcher below, so the sums stay in registers.  Row l of the next
  * panel, at next + l * next_ld, is prefetched into L2 as the kernel goes:
  * the hardware prefetchers do not cross the page boundaries between
@@ -379,14 +379,17 @@ next_panel(const struct rt_gemm *g, int nr, int64_t j, int64_t l0,
 }
 
 /*
- * Rows [i0, i1), at most rows_per_block, and columns [j0, j1): for each
- * block of NC_PANELS panels of B, whose part of C stays in L2, and each
- * block of KC rows of B, pack A and run the micro-kernel on every tile.
+ * Compute rows [i0, i1), at most rows_per_block, and columns [j0, j1).
+ * Columns go in blocks of NC_PANELS panels, whose part of C stays in L2.
+ * For each of those and each block of KC rows of B, pack A and run the
+ * micro-kernel on every register tile.
  */
 static void
 tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
           int64_t i1, int64_t j0, int64_t j1)
 {
+    /* NOTE: about 160 KiB of stack; a caller's thread with a smaller
+     * stack than glibc's default of 8 MiB may overflow. */
     float apack[MT_LIMIT * KC];
     float bpack[KC * NR_MAX] __attribute__((aligned(64)));
     float sums[MR_MAX * NR_MAX] __attribute__((aligned(64)));

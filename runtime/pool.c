@@ -3,7 +3,9 @@
  * a job they spin for SPIN_NS, since a model's next kernel usually starts
  * within microseconds, and then sleep on a condition variable.
  * rt_parallel_for hands out indices from a shared counter, so uneven tasks
- * balance themselves.
+ * balance themselves.  It waits only for the workers that joined the job
+ * before the caller ran out of tasks, because on a loaded machine a worker
+ * that the OS has not scheduled yet would otherwise delay the caller.
  */
 #include "rt.h"
 
@@ -12,7 +14,7 @@
 #include <time.h>
 
 enum {
-    SPIN_NS = 100 * 1000,  /* how long an idle thread polls before sleeping */
+    SPIN_NS = 20 * 1000,  /* how long an idle thread polls before sleeping */
     SPIN_CHECK = 64,      /* pauses between clock reads while polling */
 };
 
@@ -23,7 +25,8 @@ struct rt_pool {
     pthread_cond_t wake;
     pthread_cond_t done;
     uint64_t generation; /* bumped for each parallel_for; atomic */
-    uint64_t busy;       /* workers still in the current job; atomic */
+    int open;            /* workers may still join the current job */
+    uint64_t active;     /* workers inside the current job; atomic */
     int stop;
     void (*fn)(void *arg, int64_t i);
     void *arg;
@@ -96,10 +99,16 @@ worker_main(void *arg)
         if (p->stop)
             break;
         seen = p->generation;
+        if (!p->open) {
+            pthread_mutex_unlock(&p->lock);
+            continue;
+        }
+        __atomic_add_fetch(&p->active, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&p->lock);
         run_job(p);
         pthread_mutex_lock(&p->lock);
-        if (__atomic_sub_fetch(&p->busy, 1, __ATOMIC_RELEASE) == 0)
+        if (__atomic_sub_fetch(&p->active, 1, __ATOMIC_RELEASE) == 0 &&
+            !p->open)
             pthread_cond_signal(&p->done);
         pthread_mutex_unlock(&p->lock);
     }
@@ -172,17 +181,21 @@ rt_parallel_for(struct rt_pool *p, int64_t n, void (*fn)(void *, int64_t),
     p->arg = arg;
     p->n = n;
     __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&p->busy, (uint64_t)(p->n_threads - 1),
-                     __ATOMIC_RELAXED);
+    p->open = 1;
     __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
     run_job(p);
 
-    spin_on(&p->busy, 0, 1);
+    /* Every index is handed out: close the job to late workers, then wait
+     * for those inside it to finish their last task. */
     pthread_mutex_lock(&p->lock);
-    while (p->busy > 0)
+    p->open = 0;
+    pthread_mutex_unlock(&p->lock);
+    spin_on(&p->active, 0, 1);
+    pthread_mutex_lock(&p->lock);
+    while (__atomic_load_n(&p->active, __ATOMIC_ACQUIRE) > 0)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }

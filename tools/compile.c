@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -356,8 +357,15 @@ compile(struct compile_args *a)
         a->cg.output = a->output;
         a->cg.emit = a->emit;
         a->cg.stats = a->passes.stats ? stderr : NULL;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         if (rc == 0)
             rc = cg_compile(g, &a->cg);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rc == 0 && a->passes.time_passes)
+            fprintf(stderr, "//   %-20s %9.3f\n", "codegen (LLVM, link)",
+                    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     }
     pass_manager_free(&pm);
     ir_graph_free(g);

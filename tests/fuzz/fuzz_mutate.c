@@ -52,9 +52,28 @@ static int64_t
 interesting_int(void)
 {
     static const int64_t values[] = {
-        0, 1, 2, 3, 7, 8, 9, -1, -2, -3, -8, -9, 100000, -100000,
-        INT32_MAX, INT32_MIN, (int64_t)1 << 31, (int64_t)1 << 32,
-        (int64_t)1 << 62, INT64_MAX, INT64_MIN, INT64_MAX / 2 + 1,
+        0,
+        1,
+        2,
+        3,
+        7,
+        8,
+        9,
+        -1,
+        -2,
+        -3,
+        -8,
+        -9,
+        100000,
+        -100000,
+        INT32_MAX,
+        INT32_MIN,
+        (int64_t)1 << 31,
+        (int64_t)1 << 32,
+        (int64_t)1 << 62,
+        INT64_MAX,
+        INT64_MIN,
+        INT64_MAX / 2 + 1,
     };
     if (pick(4) == 0)
         return (int64_t)rng_next();
@@ -287,9 +306,23 @@ change_arity(struct parts *p)
 }
 
 static const char *const attr_names[] = {
-    "axis", "axes", "perm", "keepdims", "to", "epsilon", "alpha", "beta",
-    "transA", "transB", "batch_dims", "noop_with_empty_axes", "value",
-    "equation", "mode", "direction", "select_last_index",
+    "axis",
+    "axes",
+    "perm",
+    "keepdims",
+    "to",
+    "epsilon",
+    "alpha",
+    "beta",
+    "transA",
+    "transB",
+    "batch_dims",
+    "noop_with_empty_axes",
+    "value",
+    "equation",
+    "mode",
+    "direction",
+    "select_last_index",
 };
 
 /* Give an attribute a hostile value, kind or name, or drop it. */
@@ -303,14 +336,14 @@ corrupt_attribute(struct parts *p)
     if (!n->n_attribute || pick(4) == 0) {
         Onnx__AttributeProto *a = malloc(sizeof(*a));
         onnx__attribute_proto__init(a);
-        a->name = strdup(attr_names[pick(sizeof(attr_names) /
-                                         sizeof(attr_names[0]))]);
+        a->name = strdup(
+            attr_names[pick(sizeof(attr_names) / sizeof(attr_names[0]))]);
         a->has_type = 1;
         a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
         a->has_i = 1;
         a->i = interesting_int();
-        n->attribute = realloc(n->attribute,
-                               (n->n_attribute + 1) * sizeof(*n->attribute));
+        n->attribute =
+            realloc(n->attribute, (n->n_attribute + 1) * sizeof(*n->attribute));
         n->attribute[n->n_attribute++] = a;
         return 0;
     }
@@ -339,8 +372,9 @@ corrupt_attribute(struct parts *p)
         break;
     default:
         /* Reuse the attribute under another name, e.g. an int as "perm". */
-        set_string(&a->name, attr_names[pick(sizeof(attr_names) /
-                                             sizeof(attr_names[0]))]);
+        set_string(
+            &a->name,
+            attr_names[pick(sizeof(attr_names) / sizeof(attr_names[0]))]);
     }
     return 0;
 }
@@ -399,8 +433,8 @@ static int
 change_opset(struct parts *p)
 {
     Onnx__ModelProto *m = p->model;
-    static const int64_t versions[] = {0, 1, 6, 7, 11, 12, 13, 14, 17,
-                                       18, 21, 22, 23, 99, -1};
+    static const int64_t versions[] = {0,  1,  6,  7,  11, 12, 13, 14,
+                                       17, 18, 21, 22, 23, 99, -1};
     int64_t v = versions[pick(sizeof(versions) / sizeof(versions[0]))];
     if (pick(3) == 0) {
         m->has_ir_version = 1;
@@ -477,11 +511,10 @@ change_elem_type(struct parts *p)
 typedef int (*mutation_fn)(struct parts *p);
 
 static const mutation_fn mutations[] = {
-    mutate_dim,       mutate_rank,      drop_graph_input,
-    drop_initializer, rewire_node_input, duplicate_output,
-    change_arity,     corrupt_attribute, corrupt_tensor,
-    change_opset,     change_op_type,   swap_nodes,
-    duplicate_node,   change_elem_type,
+    mutate_dim,        mutate_rank,      drop_graph_input, drop_initializer,
+    rewire_node_input, duplicate_output, change_arity,     corrupt_attribute,
+    corrupt_tensor,    change_opset,     change_op_type,   swap_nodes,
+    duplicate_node,    change_elem_type,
 };
 
 #define N_MUTATIONS (sizeof(mutations) / sizeof(mutations[0]))

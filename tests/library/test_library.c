@@ -20,22 +20,22 @@
 
 #define SEQ 8
 #define HIDDEN 32
-#define GUARD 64        /* guard bytes before and after each buffer */
+#define GUARD 64 /* guard bytes before and after each buffer */
 #define GUARD_BYTE 0xA5
-#define THREAD_RUNS 40  /* runs per thread in the concurrency tests */
+#define THREAD_RUNS 40 /* runs per thread in the concurrency tests */
 
 static int n_passed, n_failed;
 
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            n_passed++;                                                     \
-        } else {                                                            \
-            n_failed++;                                                     \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-            printf(__VA_ARGS__);                                            \
-            printf("\n");                                                   \
-        }                                                                   \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (cond) {                                                            \
+            n_passed++;                                                        \
+        } else {                                                               \
+            n_failed++;                                                        \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);             \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+        }                                                                      \
     } while (0)
 
 /* A buffer with GUARD bytes of GUARD_BYTE on each side of its data. */
@@ -141,10 +141,9 @@ expect_reject(tiny_session_t *s, struct io *io, const struct onnxc_tensor *in,
     CHECK(rc == status, "%s: status %d, expected %d (%s)", what, rc, status,
           msg);
     CHECK(msg != NULL, "%s: no message", what);
-    CHECK(!msg || strstr(msg, part), "%s: message '%s' lacks '%s'", what,
-          msg, part);
-    CHECK(outputs_untouched(io), "%s: a rejected run wrote to an output",
-          what);
+    CHECK(!msg || strstr(msg, part), "%s: message '%s' lacks '%s'", what, msg,
+          part);
+    CHECK(outputs_untouched(io), "%s: a rejected run wrote to an output", what);
 }
 
 /* ---- reading the expected outputs of examples/tiny ---- */
@@ -258,8 +257,8 @@ test_bad_runs(tiny_session_t *s)
                   "input 'input_ids': data is NULL", "input data NULL");
     memcpy(out, io.out, sizeof(out));
     out[1].data = NULL;
-    expect_reject(s, &io, io.in, 2, out, 2, ONNXC_ERR_ARGUMENT,
-                  "data is NULL", "output data NULL");
+    expect_reject(s, &io, io.in, 2, out, 2, ONNXC_ERR_ARGUMENT, "data is NULL",
+                  "output data NULL");
 
     memcpy(in, io.in, sizeof(in));
     in[1].shape = NULL;
@@ -313,8 +312,7 @@ test_bad_runs(tiny_session_t *s)
     memcpy(out, io.out, sizeof(out));
     out[1].data = (float *)io.hidden.data + 5;
     expect_reject(s, &io, io.in, 2, out, 2, ONNXC_ERR_ARGUMENT,
-                  "overlaps output 'last_hidden_state'",
-                  "outputs overlapping");
+                  "overlaps output 'last_hidden_state'", "outputs overlapping");
     io_free(&io);
 }
 
@@ -325,8 +323,7 @@ run_checked(tiny_session_t *s, struct io *io, const char *what)
     io_reset_outputs(io);
     int rc = tiny_run(s, io->in, 2, io->out, 2);
     CHECK(rc == ONNXC_OK, "%s: %s", what, tiny_last_error(s));
-    CHECK(guards_intact(io), "%s: a run wrote outside an output buffer",
-          what);
+    CHECK(guards_intact(io), "%s: a run wrote outside an output buffer", what);
     CHECK(rc != ONNXC_OK || tiny_last_error(s)[0] == 0,
           "%s: error '%s' left after a successful run", what,
           tiny_last_error(s));
@@ -473,8 +470,7 @@ test_two_sessions(int num_threads)
     for (int k = 0; k < 2; k++) {
         io_init(&ref[k], k + 2);
         io_init(&w[k].io, k + 2);
-        CHECK(tiny_create(num_threads, &w[k].session) == ONNXC_OK,
-              "create");
+        CHECK(tiny_create(num_threads, &w[k].session) == ONNXC_OK, "create");
         if (!w[k].session)
             return;
         run_checked(w[k].session, &ref[k], "reference run");
