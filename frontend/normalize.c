@@ -29,6 +29,9 @@
  *     (before 7)                               broadcast and axis dropped,
  *                                              with an Unsqueeze of operand
  *                                              1 where axis needs one
+ *   PRelu (before 7)                           a 1-D per-channel slope is
+ *                                              unsqueezed to line up with
+ *                                              axis 1
  *   any op before 7                            consumed_inputs dropped
  *
  * A constant made here is named "<op name>/<attribute>".  The bounds of Clip
@@ -422,6 +425,29 @@ legacy_broadcast(struct fe_loader *ld, int32_t op_id)
     return 0;
 }
 
+/*
+ * PRelu before opset 7 applied a 1-D slope of one value per channel along
+ * axis 1, as PyTorch exports it; numpy broadcasting would align it with
+ * the last axis instead.  Such a slope is aligned with axis 1 here.
+ */
+static int
+prelu_channel_slope(struct fe_loader *ld, int32_t op_id)
+{
+    struct ir_graph *g = ld->g;
+    struct ir_op *op = &g->ops[op_id];
+    if (op->n_operands != 2 || op->operands[0] == IR_NONE ||
+        op->operands[1] == IR_NONE)
+        return 0;
+    const struct ir_shape *x = &g->values[op->operands[0]].shape;
+    const struct ir_shape *slope = &g->values[op->operands[1]].shape;
+    if (x->rank < 3 || slope->rank != 1 || slope->sym[0] >= 0 ||
+        slope->dim[0] == 1 || x->sym[1] >= 0 || x->dim[1] != slope->dim[0])
+        return 0;
+    ir_op_set_int(op, "broadcast", 1);
+    ir_op_set_int(op, "axis", 1);
+    return legacy_broadcast(ld, op_id);
+}
+
 struct rule {
     enum ir_op_kind kind;
     int before; /* applies to opsets below this */
@@ -465,6 +491,7 @@ static const struct rule rules[] = {
     {IR_OP_GREATER, 7, legacy_broadcast},
     {IR_OP_LESS, 7, legacy_broadcast},
     {IR_OP_GEMM, 7, legacy_broadcast},
+    {IR_OP_PRELU, 7, prelu_channel_slope},
 };
 
 int

@@ -1,6 +1,6 @@
 /*
- * Weight pre-packing: MatMul(x, W) and Gemm(x, W, ...) with a float32
- * constant W get a copy of W in the panel layout of rt_gemm_pack_b, which
+ * Weight pre-packing: MatMul(x, W), Gemm(x, W, ...) and
+ * onnxc.FusedMatMul(x, W, ...) with a float32 constant W get a copy of W in the panel layout of rt_gemm_pack_b, which
  * the GEMM core streams without copying, and the attribute packed_b set
  * to the panel width.  The width comes from the CPU onnxc runs on, which
  * is the CPU codegen compiles the library for.
@@ -51,7 +51,8 @@ static bool
 packable(const struct ir_graph *g, const struct ir_op *op, int64_t *k,
          int64_t *n, int64_t *rs, int64_t *cs)
 {
-    if ((op->kind != IR_OP_MATMUL && op->kind != IR_OP_GEMM) ||
+    if ((op->kind != IR_OP_MATMUL && op->kind != IR_OP_GEMM &&
+         op->kind != IR_OP_FUSED_MATMUL) ||
         op->n_operands < 2 || pass_layout_is_packed(op))
         return false;
     const struct ir_value *a = pass_operand(g, op, 0);

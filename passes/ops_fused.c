@@ -385,6 +385,8 @@ fused_matmul_encode(const struct ir_graph *g, const struct ir_op *op,
     pass_params_int(p, n);
     pass_params_int(p, code);
     pass_params_int(p, pass_operand(g, op, 3) != NULL);
+    pass_params_int(p, pass_layout_panel_width(op));
+    pass_params_int(p, pass_layout_is_packed(op));
     return 0;
 }
 

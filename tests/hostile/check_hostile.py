@@ -222,6 +222,31 @@ def graph_structure(onnxc, work):
          [x, x], [y])
     c.compile(r"graph input 'x' is listed twice")
 
+    c = Case(onnxc, work, "recursive-function")
+    body = [helper.make_node("F", ["a"], ["b"], domain="local")]
+    imports = [helper.make_opsetid("", 13), helper.make_opsetid("local", 1)]
+    function = helper.make_function("local", "F", ["a"], ["b"], body, imports)
+    graph = helper.make_graph(
+        [helper.make_node("F", ["x"], ["y"], domain="local", name="call")],
+        "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=imports,
+                              functions=[function])
+    with open(c.model, "wb") as f:
+        f.write(model.SerializeToString())
+    c.compile(r"calls of function 'F' nest more than 64 deep; a function may "
+              r"not call itself")
+
+    # 100000 nodes listed last to first: a recursive walk over the graph
+    # would overflow the stack.  The IR is printed, not compiled to code.
+    c = Case(onnxc, work, "deep-chain-reversed")
+    n = 100000
+    nodes = [helper.make_node("Relu", ["x" if i == 0 else "t%d" % (i - 1)],
+                              ["y" if i == n - 1 else "t%d" % i])
+             for i in range(n)]
+    save(c.model, list(reversed(nodes)), [x], [y])
+    check(c.name, [onnxc, "compile", c.model, "--emit=ir", "-o",
+                   os.path.join(c.dir, "model.ir")], r"^$", code=0)
+
     c = Case(onnxc, work, "no-outputs")
     save(c.model, [helper.make_node("Relu", ["x"], ["y"], name="n1")],
          [x], [])
