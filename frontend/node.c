@@ -451,6 +451,9 @@ fe_add_node(struct fe_loader *ld, struct fe_scope *s,
                              "the model imports no opset of the "
                              "default domain ''");
     enum ir_op_kind kind = ir_op_kind_from_name(node->op_type);
+    /* Scatter (opsets 9 and 10) is ScatterElements under its old name. */
+    if (strcmp(node->op_type, "Scatter") == 0 && opset < 11)
+        kind = IR_OP_SCATTER_ELEMENTS;
     /* "onnxc." kinds are onnxc's own fused ops, not ONNX operators. */
     if (!fe_is_default_domain(domain) || kind == IR_OP_COUNT ||
         strncmp(node->op_type, "onnxc.", 6) == 0) {
