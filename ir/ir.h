@@ -259,6 +259,11 @@ void ir_print(FILE *out, const struct ir_graph *g);
 /* Parse the text form; returns NULL after reporting an error. */
 struct ir_graph *ir_parse(const char *text, const char *filename);
 
+/* ---- dot.c ---- */
+
+/* Write the graph for Graphviz; constants appear only as counts. */
+void ir_print_dot(FILE *out, const struct ir_graph *g);
+
 /* ---- verify.c ---- */
 
 /* Check the graph's invariants; returns 0, or -1 after reporting each fault. */

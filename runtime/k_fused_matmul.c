@@ -1,9 +1,9 @@
 /*
  * MatMul with an epilogue: y = act(x W + bias) [+ residual], for a
- * constant 2-D W.  One call of the GEMM core (k_gemm.c) computes it: the
+ * constant 2-D W.  One call of the GEMM core (k_gemm.c) computes it.  The
  * core adds the bias, applies the activation and adds the residual to each
- * register tile right after its product, and reads W as packed panels when
- * the layout pass packed it at compile time.
+ * register tile right after its product.  It reads W as packed panels when
+ * the layout pass packed W at compile time.
  */
 #include "k_fused.h"
 #include "k_gemm.h"
@@ -11,11 +11,11 @@
 /*
  * FusedMatMul: Y = act(X W + bias) [+ residual].  ints: M (rows of X
  * after folding its leading dims), K, N, activation (enum
- * rt_fused_activation), 1 if a residual is given, then optionally the
- * panel width of the GEMM core and 1 if W is packed (in the layout of
- * rt_gemm_pack_b); without those two W is unpacked and the default width
- * applies.  Inputs X [M, K], W [K, N], bias [N], optional residual [M, N];
- * output Y [M, N].  float32 only.
+ * rt_fused_activation) and 1 if a residual is given.  Two optional ints
+ * follow: the panel width of the GEMM core and 1 if W is in the packed
+ * layout of rt_gemm_pack_b.  Without them W is unpacked and the default
+ * width applies.  Inputs X [M, K], W [K, N], bias [N], optional residual
+ * [M, N]; output Y [M, N].  float32 only.
  */
 int
 rt_kernel_fused_matmul(struct rt_ctx *ctx, const struct rt_node *node,
@@ -52,8 +52,8 @@ rt_kernel_fused_matmul(struct rt_ctx *ctx, const struct rt_node *node,
         .ep = {.beta = 0.0f, .bias = bufs[2], .activation = (int32_t)act,
                .residual = residual, .residual_ld = n},
     };
-    /* rt_gemm_f32 splits the product into tiles of rows and columns
-     * for the pool, as MatMul does; m or n of 0 leaves nothing to do. */
+    /* The core splits the product into tiles of rows and columns for the
+     * pool, as MatMul does, and returns at once when M or N is 0. */
     rt_gemm_f32(ctx->pool, &g);
     return RT_OK;
 }

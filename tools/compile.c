@@ -29,8 +29,9 @@ static const char compile_usage[] =
     "                          symbolic dim must be bound (repeatable)\n"
     "  --shape NAME=D0xD1x...  bind the dims of input NAME from a shape;\n"
     "                          `--shape x=` is a scalar (repeatable)\n"
-    "  --emit=KIND             so (default), obj, llvm (optimised LLVM IR)\n"
-    "                          or ir (onnxc IR after the passes)\n"
+    "  --emit=KIND             so (default), obj, llvm (optimised LLVM IR),\n"
+    "                          ir (onnxc IR after the passes) or dot (the\n"
+    "                          graph after the passes, for Graphviz)\n"
     "  --header FILE           where to write the header\n"
     "  -O LEVEL                LLVM optimisation level 0-3 (default 2)\n"
     "  --cc PROGRAM            compiler driver that links the library\n"
@@ -103,6 +104,7 @@ struct compile_args {
     int n_shapes;
     enum cg_emit emit;
     bool emit_ir;
+    bool emit_dot; /* with emit_ir: Graphviz instead of IR text */
     struct pass_options passes;
     const char *disabled[MAX_LIST];
     const char *print_before[MAX_LIST];
@@ -203,9 +205,11 @@ parse_args(struct compile_args *a, int argc, char **argv)
                 a->emit = CG_EMIT_LLVM;
             else if (strcmp(optarg, "ir") == 0)
                 a->emit_ir = true;
+            else if (strcmp(optarg, "dot") == 0)
+                a->emit_ir = a->emit_dot = true;
             else
-                return ir_errorf("--emit=%s: expected so, obj, llvm or ir",
-                                 optarg);
+                return ir_errorf("--emit=%s: expected so, obj, llvm, ir or "
+                                 "dot", optarg);
             break;
         case OPT_HEADER: a->cg.header = optarg; break;
         case OPT_CC: a->cg.cc = optarg; break;
@@ -304,16 +308,18 @@ make_parent_dirs(const char *path)
 }
 
 static int
-emit_ir(const struct ir_graph *g, const char *output)
+emit_ir(const struct ir_graph *g, const char *output, bool dot)
 {
+    void (*print)(FILE *, const struct ir_graph *) =
+        dot ? ir_print_dot : ir_print;
     if (!output || strcmp(output, "-") == 0) {
-        ir_print(stdout, g);
+        print(stdout, g);
         return 0;
     }
     FILE *f = fopen(output, "w");
     if (!f)
         return ir_errorf("cannot write '%s'", output);
-    ir_print(f, g);
+    print(f, g);
     if (fclose(f) != 0)
         return ir_errorf("cannot write '%s'", output);
     return 0;
@@ -337,7 +343,7 @@ compile(struct compile_args *a)
         pass_print_stats(stderr, &pm);
     char output[4096];
     if (rc == 0 && a->emit_ir) {
-        rc = emit_ir(g, a->output);
+        rc = emit_ir(g, a->output, a->emit_dot);
     } else if (rc == 0) {
         if (!a->name_set)
             name_from_path(a->output ? a->output : a->model, a->name,

@@ -21,6 +21,7 @@ static const char opt_usage[] =
     "options:\n"
     "  --passes=LIST        comma-separated pass names, run in order\n"
     "  --dim NAME=VALUE     bind a symbolic dim (repeatable)\n"
+    "  --emit=ir|dot        print IR text (default) or Graphviz DOT\n"
     "  --print-after-all    print the IR to stderr after every pass\n"
     "  --stats              print pass statistics to stderr\n"
     "  --explain-fusion     print to stderr, for each op a fusion pass\n"
@@ -90,6 +91,7 @@ tool_opt_main(int argc, char **argv)
         {"passes", required_argument, NULL, 'p'},
         {"dim", required_argument, NULL, 'd'},
         {"print-after-all", no_argument, NULL, 'a'},
+        {"emit", required_argument, NULL, 'm'},
         {"stats", no_argument, NULL, 's'},
         {"explain-fusion", no_argument, NULL, 'e'},
         {"remarks", no_argument, NULL, 'e'},
@@ -108,6 +110,7 @@ tool_opt_main(int argc, char **argv)
     int n_disabled = 0;
     po.disabled = disabled;
     char *list = NULL;
+    bool dot = false;
     int c, rc = 0;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -132,6 +135,13 @@ tool_opt_main(int argc, char **argv)
             break;
         }
         case 'a': po.print_after_all = true; break;
+        case 'm':
+            if (strcmp(optarg, "ir") != 0 && strcmp(optarg, "dot") != 0) {
+                rc = ir_errorf("--emit=%s: expected ir or dot", optarg);
+                break;
+            }
+            dot = strcmp(optarg, "dot") == 0;
+            break;
         case 's': po.stats = true; break;
         case 'e': po.explain = true; break;
         case 'x':
@@ -179,7 +189,10 @@ tool_opt_main(int argc, char **argv)
     if (rc == 0) {
         if (po.stats)
             pass_print_stats(stderr, &pm);
-        ir_print(stdout, g);
+        if (dot)
+            ir_print_dot(stdout, g);
+        else
+            ir_print(stdout, g);
     }
     pass_manager_free(&pm);
     ir_graph_free(g);
