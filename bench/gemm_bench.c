@@ -54,8 +54,9 @@ peak_gflops(void)
         for (long i = 0; i < iters; i++) {
             for (int c = 0; c < 12; c++)
                 acc[c] = acc[c] * mul + add;
-            __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]),
-                             "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]));
+            __asm__ volatile(""
+                             : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]),
+                               "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]));
         }
         double dt = now() - t0;
         double gf = (double)iters * 12 * 16 * 2 / dt * 1e-9;
@@ -165,7 +166,8 @@ main(int argc, char **argv)
     }
     double peak = peak_gflops();
     printf("FMA peak of one core: %.1f GFLOP/s; %d thread(s), panel "
-           "width %d\n\n", peak, threads, nr);
+           "width %d\n\n",
+           peak, threads, nr);
     printf("| model | matrix | M x K x N | packed GFLOP/s | %% of peak | "
            "unpacked GFLOP/s | %% of peak | max error |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
@@ -190,11 +192,16 @@ main(int argc, char **argv)
             }
         }
         struct rt_gemm g = {
-            .m = sh->m, .n = sh->n, .k = sh->k, .alpha = 1,
-            .a = a, .a_rs = sh->k, .a_cs = 1,
-            .b = {.data = packed, .rs = sh->n, .cs = 1, .nr = nr,
-                  .packed = 1},
-            .c = c, .ldc = sh->n,
+            .m = sh->m,
+            .n = sh->n,
+            .k = sh->k,
+            .alpha = 1,
+            .a = a,
+            .a_rs = sh->k,
+            .a_cs = 1,
+            .b = {.data = packed, .rs = sh->n, .cs = 1, .nr = nr, .packed = 1},
+            .c = c,
+            .ldc = sh->n,
         };
         double packed_gf = time_gemm(pool, &g, copies, n_copies);
         double err = check_gemm(&g, a, b);
@@ -205,10 +212,10 @@ main(int argc, char **argv)
         double plain_gf = time_gemm(pool, &g, copies, n_copies);
         double err2 = check_gemm(&g, a, b);
         printf("| %s | %s | %lldx%lldx%lld | %.1f | %.0f%% | %.1f | %.0f%% "
-               "| %.1e |\n", sh->model, sh->matrix, (long long)sh->m,
-               (long long)sh->k, (long long)sh->n, packed_gf,
-               100 * packed_gf / scale, plain_gf, 100 * plain_gf / scale,
-               err > err2 ? err : err2);
+               "| %.1e |\n",
+               sh->model, sh->matrix, (long long)sh->m, (long long)sh->k,
+               (long long)sh->n, packed_gf, 100 * packed_gf / scale, plain_gf,
+               100 * plain_gf / scale, err > err2 ? err : err2);
         for (int i = 1; i < n_copies; i++)
             free(copies[i]);
         free(a);

@@ -19,9 +19,9 @@ struct cg_options {
     const char *output; /* path of the file to write */
     const char *header; /* path of the header; NULL writes NAME.h beside */
     enum cg_emit emit;
-    int opt_level;      /* 0 to 3 */
-    const char *cc;     /* compiler driver that links the library */
-    FILE *stats;        /* where to print statistics, or NULL */
+    int opt_level;  /* 0 to 3 */
+    const char *cc; /* compiler driver that links the library */
+    FILE *stats;    /* where to print statistics, or NULL */
 };
 
 /* ---- plan.c: the static memory plan ---- */

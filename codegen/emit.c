@@ -28,10 +28,12 @@ extern const char cg_runtime_bitcode_end[];
 
 /* Public entry points: PREFIX_<suffix> wraps rt_api_<suffix>. */
 static const char *const api_suffixes[] = {
-    "create",        "run",          "set_workspace", "last_error",
-    "destroy",       "workspace_size", "num_inputs",  "num_outputs",
-    "input_name",    "input_dtype",  "input_rank",    "input_shape",
-    "output_name",   "output_dtype", "output_rank",   "output_shape",
+    "create",       "run",          "set_workspace",
+    "last_error",   "destroy",      "workspace_size",
+    "num_inputs",   "num_outputs",  "input_name",
+    "input_dtype",  "input_rank",   "input_shape",
+    "output_name",  "output_dtype", "output_rank",
+    "output_shape",
 };
 #define N_API ((int)(sizeof(api_suffixes) / sizeof(api_suffixes[0])))
 
@@ -62,8 +64,8 @@ static LLVMValueRef
 private_const(struct emitter *e, LLVMValueRef init, const char *kind,
               unsigned align)
 {
-    LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init),
-                                    global_name(e, kind));
+    LLVMValueRef gv =
+        LLVMAddGlobal(e->mod, LLVMTypeOf(init), global_name(e, kind));
     LLVMSetInitializer(gv, init);
     LLVMSetGlobalConstant(gv, 1);
     LLVMSetLinkage(gv, LLVMPrivateLinkage);
@@ -108,8 +110,8 @@ make_types(struct emitter *e)
     LLVMTypeRef io[] = {e->ptr, e->desc_type};
     e->io_type = LLVMStructTypeInContext(e->ctx, io, 2, 0);
     LLVMTypeRef model[] = {e->ptr, e->i32, e->i32, e->ptr,
-                           e->ptr, e->i64, e->ptr};
-    e->model_type = LLVMStructTypeInContext(e->ctx, model, 7, 0);
+                           e->ptr, e->i64, e->ptr, e->i32};
+    e->model_type = LLVMStructTypeInContext(e->ctx, model, 8, 0);
 }
 
 static LLVMValueRef
@@ -152,21 +154,21 @@ node_global(struct emitter *e, const struct ir_op *op,
             const struct pass_kernel_call *call)
 {
     int nd = op->n_operands + op->n_results;
-    LLVMValueRef *items = ir_xcalloc((size_t)nd + call->params.n_ints +
-                                         call->params.n_floats + 1,
-                                     sizeof(LLVMValueRef));
+    LLVMValueRef *items =
+        ir_xcalloc((size_t)nd + call->params.n_ints + call->params.n_floats + 1,
+                   sizeof(LLVMValueRef));
     for (int i = 0; i < nd; i++)
         items[i] = const_desc(e, &call->descs[i]);
     LLVMValueRef descs = const_array(e, e->desc_type, items, nd, "descs");
     for (int i = 0; i < call->params.n_ints; i++)
         items[i] = const_i64(e, call->params.ints[i]);
-    LLVMValueRef ints = const_array(e, e->i64, items, call->params.n_ints,
-                                    "ints");
+    LLVMValueRef ints =
+        const_array(e, e->i64, items, call->params.n_ints, "ints");
     LLVMTypeRef f64 = LLVMDoubleTypeInContext(e->ctx);
     for (int i = 0; i < call->params.n_floats; i++)
         items[i] = LLVMConstReal(f64, call->params.floats[i]);
-    LLVMValueRef floats = const_array(e, f64, items, call->params.n_floats,
-                                      "floats");
+    LLVMValueRef floats =
+        const_array(e, f64, items, call->params.n_floats, "floats");
     free(items);
 
     LLVMValueRef fields[] = {
@@ -215,7 +217,8 @@ static int
 emit_forward(struct emitter *e, LLVMValueRef fn)
 {
     const struct ir_graph *g = e->g;
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMBasicBlockRef entry =
+        LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
     LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "fail");
     LLVMPositionBuilderAtEnd(e->b, fail);
     LLVMValueRef status = LLVMBuildPhi(e->b, e->i32, "status");
@@ -233,8 +236,8 @@ emit_forward(struct emitter *e, LLVMValueRef fn)
         if (n > max_bufs)
             max_bufs = n;
     }
-    LLVMValueRef bufs = LLVMBuildArrayAlloca(e->b, e->ptr,
-                                             const_i32(e, max_bufs), "bufs");
+    LLVMValueRef bufs =
+        LLVMBuildArrayAlloca(e->b, e->ptr, const_i32(e, max_bufs), "bufs");
     LLVMValueRef *input_ptrs =
         ir_xcalloc((size_t)g->n_inputs + 1, sizeof(LLVMValueRef));
     for (int32_t i = 0; i < g->n_inputs; i++)
@@ -250,10 +253,11 @@ emit_forward(struct emitter *e, LLVMValueRef fn)
             rc = -1;
             break;
         }
-        LLVMValueRef kernel = LLVMGetNamedFunction(e->mod,
-                                                   call.impl->kernel_name);
+        LLVMValueRef kernel =
+            LLVMGetNamedFunction(e->mod, call.impl->kernel_name);
         if (!kernel) {
-            rc = ir_error(g, op, IR_NONE, "internal error: kernel '%s' is "
+            rc = ir_error(g, op, IR_NONE,
+                          "internal error: kernel '%s' is "
                           "missing from the runtime bitcode",
                           call.impl->kernel_name);
             pass_kernel_call_free(&call);
@@ -264,25 +268,27 @@ emit_forward(struct emitter *e, LLVMValueRef fn)
 
         int slot = 0;
         for (int k = 0; k < op->n_operands; k++, slot++) {
-            LLVMValueRef p = op->operands[k] == IR_NONE
-                                 ? LLVMConstPointerNull(e->ptr)
-                                 : value_address(e, op->operands[k],
-                                                 input_ptrs, arena);
+            LLVMValueRef p =
+                op->operands[k] == IR_NONE
+                    ? LLVMConstPointerNull(e->ptr)
+                    : value_address(e, op->operands[k], input_ptrs, arena);
             LLVMValueRef idx = const_i64(e, slot);
-            LLVMBuildStore(e->b, p, LLVMBuildInBoundsGEP2(e->b, e->ptr, bufs,
-                                                          &idx, 1, ""));
+            LLVMBuildStore(
+                e->b, p,
+                LLVMBuildInBoundsGEP2(e->b, e->ptr, bufs, &idx, 1, ""));
         }
         for (int k = 0; k < op->n_results; k++, slot++) {
-            LLVMValueRef p = value_address(e, op->results[k], input_ptrs,
-                                           arena);
+            LLVMValueRef p =
+                value_address(e, op->results[k], input_ptrs, arena);
             LLVMValueRef idx = const_i64(e, slot);
-            LLVMBuildStore(e->b, p, LLVMBuildInBoundsGEP2(e->b, e->ptr, bufs,
-                                                          &idx, 1, ""));
+            LLVMBuildStore(
+                e->b, p,
+                LLVMBuildInBoundsGEP2(e->b, e->ptr, bufs, &idx, 1, ""));
         }
         LLVMValueRef args[] = {kctx, node, bufs};
         LLVMValueRef r = LLVMBuildCall2(e->b, kernel_type, kernel, args, 3, "");
-        LLVMValueRef bad = LLVMBuildICmp(e->b, LLVMIntNE, r, const_i32(e, 0),
-                                         "");
+        LLVMValueRef bad =
+            LLVMBuildICmp(e->b, LLVMIntNE, r, const_i32(e, 0), "");
         LLVMBasicBlockRef next =
             LLVMAppendBasicBlockInContext(e->ctx, fn, "next");
         LLVMBuildCondBr(e->b, bad, fail, next);
@@ -323,8 +329,19 @@ io_table(struct emitter *e, const int32_t *values, int32_t n)
     return table;
 }
 
+/* The rt_isa level that the host features the code targets imply. */
+static int
+isa_of_features(const char *features)
+{
+    if (strstr(features, "+avx512f"))
+        return RT_ISA_AVX512;
+    if (strstr(features, "+avx2") && strstr(features, "+fma"))
+        return RT_ISA_AVX2;
+    return RT_ISA_BASELINE;
+}
+
 static LLVMValueRef
-emit_model(struct emitter *e, LLVMValueRef forward)
+emit_model(struct emitter *e, LLVMValueRef forward, const char *features)
 {
     LLVMValueRef fields[] = {
         const_string(e, e->o->name),
@@ -334,8 +351,9 @@ emit_model(struct emitter *e, LLVMValueRef forward)
         io_table(e, e->g->outputs, e->g->n_outputs),
         const_i64(e, e->plan.arena_size),
         forward,
+        const_i32(e, isa_of_features(features)),
     };
-    LLVMValueRef init = LLVMConstStructInContext(e->ctx, fields, 7, 0);
+    LLVMValueRef init = LLVMConstStructInContext(e->ctx, fields, 8, 0);
     return private_const(e, init, "model", 8);
 }
 
@@ -349,13 +367,14 @@ emit_wrapper(struct emitter *e, LLVMValueRef model, const char *suffix)
     LLVMValueRef callee = LLVMGetNamedFunction(e->mod, target);
     if (!callee)
         return ir_errorf("internal error: '%s' is missing from the runtime "
-                         "bitcode", target);
+                         "bitcode",
+                         target);
     LLVMTypeRef ft = LLVMGlobalGetValueType(callee);
     unsigned n = LLVMCountParamTypes(ft);
     LLVMTypeRef *params = ir_xcalloc(n + 1, sizeof(LLVMTypeRef));
     LLVMGetParamTypes(ft, params);
-    LLVMTypeRef wt = LLVMFunctionType(LLVMGetReturnType(ft), params + 1,
-                                      n - 1, 0);
+    LLVMTypeRef wt =
+        LLVMFunctionType(LLVMGetReturnType(ft), params + 1, n - 1, 0);
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, wt);
     LLVMSetVisibility(fn, LLVMDefaultVisibility);
     LLVMPositionBuilderAtEnd(e->b,
@@ -432,8 +451,9 @@ finish_functions(struct emitter *e, const char *cpu, const char *features)
     }
     for (LLVMValueRef gv = LLVMGetFirstGlobal(e->mod); gv;
          gv = LLVMGetNextGlobal(gv)) {
-        if (!LLVMIsDeclaration(gv) && LLVMGetLinkage(gv) != LLVMPrivateLinkage
-            && LLVMGetLinkage(gv) != LLVMAppendingLinkage)
+        if (!LLVMIsDeclaration(gv) &&
+            LLVMGetLinkage(gv) != LLVMPrivateLinkage &&
+            LLVMGetLinkage(gv) != LLVMAppendingLinkage)
             LLVMSetLinkage(gv, LLVMInternalLinkage);
     }
 }
@@ -472,11 +492,12 @@ make_target(struct emitter *e, char **cpu, char **features)
     static const LLVMCodeGenOptLevel levels[] = {
         LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
         LLVMCodeGenLevelAggressive};
-    int level = e->o->opt_level < 0 ? 0 : e->o->opt_level > 3 ? 3
-                                                             : e->o->opt_level;
-    e->tm = LLVMCreateTargetMachine(target, triple, *cpu, *features,
-                                    levels[level], LLVMRelocPIC,
-                                    LLVMCodeModelDefault);
+    int level = e->o->opt_level < 0   ? 0
+                : e->o->opt_level > 3 ? 3
+                                      : e->o->opt_level;
+    e->tm =
+        LLVMCreateTargetMachine(target, triple, *cpu, *features, levels[level],
+                                LLVMRelocPIC, LLVMCodeModelDefault);
     LLVMSetTarget(e->mod, triple);
     LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(e->tm);
     char *dl = LLVMCopyStringRepOfTargetData(layout);
@@ -492,8 +513,9 @@ optimize(struct emitter *e)
 {
     char pipeline[32];
     snprintf(pipeline, sizeof(pipeline), "default<O%d>",
-             e->o->opt_level < 0 ? 0 : e->o->opt_level > 3 ? 3
-                                                           : e->o->opt_level);
+             e->o->opt_level < 0   ? 0
+             : e->o->opt_level > 3 ? 3
+                                   : e->o->opt_level);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMErrorRef err = LLVMRunPasses(e->mod, pipeline, e->tm, opts);
     LLVMDisposePassBuilderOptions(opts);
@@ -517,9 +539,15 @@ link_library(const struct cg_options *o, const char *object)
     base = base ? base + 1 : o->output;
     char soname[1024];
     snprintf(soname, sizeof(soname), "-Wl,-soname,%s", base);
-    char *argv[] = {(char *)cc,        "-shared",      "-o",
-                    (char *)o->output, (char *)object, soname,
-                    "-Wl,-z,noexecstack", "-lm",       "-lpthread",
+    char *argv[] = {(char *)cc,
+                    "-shared",
+                    "-o",
+                    (char *)o->output,
+                    (char *)object,
+                    soname,
+                    "-Wl,-z,noexecstack",
+                    "-lm",
+                    "-lpthread",
                     NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, cc, NULL, NULL, argv, environ);
@@ -602,7 +630,7 @@ cg_compile(const struct ir_graph *g, const struct cg_options *o)
         LLVMValueRef forward = LLVMAddFunction(
             e.mod, "onnxc.forward", LLVMFunctionType(e.i32, fparams, 4, 0));
         rc = emit_forward(&e, forward);
-        LLVMValueRef model = rc == 0 ? emit_model(&e, forward) : NULL;
+        LLVMValueRef model = rc == 0 ? emit_model(&e, forward, features) : NULL;
         for (int i = 0; rc == 0 && i < N_API; i++)
             rc = emit_wrapper(&e, model, api_suffixes[i]);
         if (rc == 0)

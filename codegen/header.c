@@ -23,12 +23,18 @@ static const char *
 c_dtype(enum ir_dtype t)
 {
     switch (t) {
-    case IR_DTYPE_FLOAT: return "float32 (float)";
-    case IR_DTYPE_DOUBLE: return "float64 (double)";
-    case IR_DTYPE_INT64: return "int64 (int64_t)";
-    case IR_DTYPE_INT32: return "int32 (int32_t)";
-    case IR_DTYPE_BOOL: return "bool (uint8_t, 0 or 1)";
-    default: return ir_dtype_name(t);
+    case IR_DTYPE_FLOAT:
+        return "float32 (float)";
+    case IR_DTYPE_DOUBLE:
+        return "float64 (double)";
+    case IR_DTYPE_INT64:
+        return "int64 (int64_t)";
+    case IR_DTYPE_INT32:
+        return "int32 (int32_t)";
+    case IR_DTYPE_BOOL:
+        return "bool (uint8_t, 0 or 1)";
+    default:
+        return ir_dtype_name(t);
     }
 }
 
@@ -41,8 +47,8 @@ static void
 put_comment_text(FILE *f, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool ends_comment = *p == '/' && p > (const unsigned char *)s &&
-                            p[-1] == '*';
+        bool ends_comment =
+            *p == '/' && p > (const unsigned char *)s && p[-1] == '*';
         if (*p < 0x20 || *p > 0x7e || ends_comment || *p == '\\')
             fprintf(f, "\\x%02x", *p);
         else
@@ -90,6 +96,8 @@ static const char common_types[] =
     "    ONNXC_ERR_SHAPE = 2,    /* a tensor of the wrong dtype or shape */\n"
     "    ONNXC_ERR_RUNTIME = 3,  /* the data was rejected, e.g. an index */\n"
     "    ONNXC_ERR_MEMORY = 4,   /* an allocation failed */\n"
+    "    /* The CPU lacks instructions the library was compiled for. */\n"
+    "    ONNXC_ERR_UNSUPPORTED_CPU = 5,\n"
     "};\n\n"
     "/* A dense row-major tensor owned by the caller. */\n"
     "struct onnxc_tensor {\n"

@@ -88,8 +88,8 @@ ir_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
-        fprintf(stderr, "onnxc: out of memory allocating %zu x %zu bytes\n",
-                n, size);
+        fprintf(stderr, "onnxc: out of memory allocating %zu x %zu bytes\n", n,
+                size);
         exit(1);
     }
     return p;

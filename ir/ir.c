@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROW(arr, n, cap)                                                   \
-    do {                                                                    \
-        if ((n) >= (cap)) {                                                 \
-            (cap) = (cap) ? 2 * (cap) : 8;                                  \
-            (arr) = ir_xrealloc((arr), (size_t)(cap) * sizeof(*(arr)));     \
-        }                                                                   \
+#define GROW(arr, n, cap)                                                      \
+    do {                                                                       \
+        if ((n) >= (cap)) {                                                    \
+            (cap) = (cap) ? 2 * (cap) : 8;                                     \
+            (arr) = ir_xrealloc((arr), (size_t)(cap) * sizeof(*(arr)));        \
+        }                                                                      \
     } while (0)
 
 struct ir_graph *
@@ -126,9 +126,9 @@ ir_value_find(const struct ir_graph *g, const char *name)
 }
 
 int32_t
-ir_op_add(struct ir_graph *g, enum ir_op_kind kind, const char *name,
-          int opset, const int32_t *operands, int n_operands,
-          const int32_t *results, int n_results)
+ir_op_add(struct ir_graph *g, enum ir_op_kind kind, const char *name, int opset,
+          const int32_t *operands, int n_operands, const int32_t *results,
+          int n_results)
 {
     GROW(g->ops, g->n_ops, g->cap_ops);
     int32_t id = g->n_ops++;
@@ -160,8 +160,8 @@ ir_op_add_result(struct ir_graph *g, int32_t op, const char *name,
 {
     int32_t v = ir_value_add(g, name, IR_VALUE_RESULT, dtype, NULL);
     struct ir_op *o = &g->ops[op];
-    o->results = ir_xrealloc(o->results,
-                             sizeof(int32_t) * (size_t)(o->n_results + 1));
+    o->results =
+        ir_xrealloc(o->results, sizeof(int32_t) * (size_t)(o->n_results + 1));
     o->results[o->n_results++] = v;
     g->values[v].producer = op;
     g->values[v].producer_slot = o->n_results - 1;
@@ -179,8 +179,8 @@ attr_slot(struct ir_op *op, const char *name)
             return &op->attrs[i];
         }
     }
-    op->attrs = ir_xrealloc(op->attrs,
-                            sizeof(*op->attrs) * (size_t)(op->n_attrs + 1));
+    op->attrs =
+        ir_xrealloc(op->attrs, sizeof(*op->attrs) * (size_t)(op->n_attrs + 1));
     struct ir_attr *a = &op->attrs[op->n_attrs++];
     memset(a, 0, sizeof(*a));
     a->name = ir_xstrdup(name);
@@ -316,8 +316,8 @@ ir_sym_intern(struct ir_graph *g, const char *name)
     if (g->n_syms >= g->cap_syms) {
         g->cap_syms = g->cap_syms ? 2 * g->cap_syms : 8;
         g->syms = ir_xrealloc(g->syms, sizeof(char *) * (size_t)g->cap_syms);
-        g->sym_bound = ir_xrealloc(g->sym_bound,
-                                   sizeof(int64_t) * (size_t)g->cap_syms);
+        g->sym_bound =
+            ir_xrealloc(g->sym_bound, sizeof(int64_t) * (size_t)g->cap_syms);
     }
     g->syms[g->n_syms] = ir_xstrdup(name);
     g->sym_bound[g->n_syms] = -1;
@@ -446,8 +446,7 @@ ir_graph_toposort(struct ir_graph *g)
         for (int k = 0; k < g->ops[i].n_results; k++) {
             int32_t r = g->ops[i].results[k];
             if (producer[r] != IR_NONE) {
-                rc = ir_error(g, &g->ops[i], r,
-                              "value is defined by two ops");
+                rc = ir_error(g, &g->ops[i], r, "value is defined by two ops");
                 goto out;
             }
             producer[r] = i;
@@ -464,8 +463,10 @@ ir_graph_toposort(struct ir_graph *g)
                 continue;
             if (producer[v] == IR_NONE &&
                 g->values[v].kind == IR_VALUE_RESULT) {
-                rc = ir_error(g, op, v, "input %d reads a value that no "
-                              "node, initializer or graph input defines", k);
+                rc = ir_error(g, op, v,
+                              "input %d reads a value that no "
+                              "node, initializer or graph input defines",
+                              k);
                 goto out;
             }
             if (producer[v] != IR_NONE) {

@@ -79,53 +79,53 @@ struct ir_attr {
 };
 
 enum ir_value_kind {
-    IR_VALUE_INPUT,    /* a graph input fed by the caller */
-    IR_VALUE_CONST,    /* an initializer or a folded constant; data is set */
-    IR_VALUE_RESULT,   /* a result of an op */
+    IR_VALUE_INPUT,  /* a graph input fed by the caller */
+    IR_VALUE_CONST,  /* an initializer or a folded constant; data is set */
+    IR_VALUE_RESULT, /* a result of an op */
 };
 
 struct ir_value {
-    char *name;             /* unique in the graph; the ONNX name if any */
+    char *name; /* unique in the graph; the ONNX name if any */
     enum ir_value_kind kind;
     enum ir_dtype dtype;
     struct ir_shape shape;
-    void *data;             /* IR_VALUE_CONST: row-major elements, owned */
-    size_t nbytes;          /* size of data in bytes */
-    int32_t producer;       /* defining op, or IR_NONE; see ir_graph_fill_uses */
-    int32_t producer_slot;  /* index among the producer's results */
-    int32_t *uses;          /* ops that read the value, one entry per operand */
+    void *data;            /* IR_VALUE_CONST: row-major elements, owned */
+    size_t nbytes;         /* size of data in bytes */
+    int32_t producer;      /* defining op, or IR_NONE; see ir_graph_fill_uses */
+    int32_t producer_slot; /* index among the producer's results */
+    int32_t *uses;         /* ops that read the value, one entry per operand */
     int32_t n_uses;
     int32_t n_uses_cap;
-    bool is_output;         /* listed in the graph's outputs */
+    bool is_output; /* listed in the graph's outputs */
 };
 
 struct ir_op {
     enum ir_op_kind kind;
-    char *name;           /* ONNX node name, or a made-up one if it had none */
-    int opset;            /* opset version the node was written against */
-    int32_t *operands;    /* value indices; IR_NONE for an omitted input */
+    char *name;        /* ONNX node name, or a made-up one if it had none */
+    int opset;         /* opset version the node was written against */
+    int32_t *operands; /* value indices; IR_NONE for an omitted input */
     int n_operands;
-    int32_t *results;     /* value indices */
+    int32_t *results; /* value indices */
     int n_results;
     struct ir_attr *attrs;
     int n_attrs;
-    bool dead;            /* marked for removal by ir_graph_compact */
+    bool dead; /* marked for removal by ir_graph_compact */
 };
 
 struct ir_graph {
     char *name;
     struct ir_value *values;
     int32_t n_values, cap_values;
-    struct ir_op *ops;    /* topological order */
+    struct ir_op *ops; /* topological order */
     int32_t n_ops, cap_ops;
-    int32_t *inputs;      /* graph inputs, in declaration order */
+    int32_t *inputs; /* graph inputs, in declaration order */
     int32_t n_inputs, cap_inputs;
-    int32_t *outputs;     /* graph outputs; a value may appear twice */
+    int32_t *outputs; /* graph outputs; a value may appear twice */
     int32_t n_outputs, cap_outputs;
-    char **syms;          /* names of symbolic dims */
+    char **syms; /* names of symbolic dims */
     int32_t n_syms, cap_syms;
-    int64_t *sym_bound;   /* bound size per symbol, or -1 while unbound */
-    int opset;            /* default-domain opset of the model */
+    int64_t *sym_bound; /* bound size per symbol, or -1 while unbound */
+    int opset;          /* default-domain opset of the model */
 };
 
 /* ---- ir.c: graph construction ---- */
@@ -200,21 +200,21 @@ int ir_graph_toposort(struct ir_graph *g);
 
 /* ---- types.c: dtypes and shapes ---- */
 
-const char *ir_dtype_name(enum ir_dtype t);           /* "f32", "i64", ... */
-enum ir_dtype ir_dtype_from_name(const char *name);   /* or UNDEFINED */
-size_t ir_dtype_size(enum ir_dtype t);                /* 0 if unsupported */
+const char *ir_dtype_name(enum ir_dtype t);         /* "f32", "i64", ... */
+enum ir_dtype ir_dtype_from_name(const char *name); /* or UNDEFINED */
+size_t ir_dtype_size(enum ir_dtype t);              /* 0 if unsupported */
 bool ir_dtype_is_float(enum ir_dtype t);
-bool ir_dtype_is_int(enum ir_dtype t);   /* signed or unsigned integer */
+bool ir_dtype_is_int(enum ir_dtype t); /* signed or unsigned integer */
 /* IEEE half and bfloat16 bits to and from float, rounding to nearest even. */
 float ir_half_to_float(uint16_t h);
 uint16_t ir_float_to_half(float f);
 float ir_bf16_to_float(uint16_t b);
 uint16_t ir_float_to_bf16(float f);
 
-const char *ir_op_kind_name(enum ir_op_kind k);       /* ONNX name */
+const char *ir_op_kind_name(enum ir_op_kind k);         /* ONNX name */
 enum ir_op_kind ir_op_kind_from_name(const char *name); /* or IR_OP_COUNT */
-void ir_op_kind_arity(enum ir_op_kind k, int *min_in, int *max_in,
-                      int *min_out, int *max_out);
+void ir_op_kind_arity(enum ir_op_kind k, int *min_in, int *max_in, int *min_out,
+                      int *max_out);
 
 struct ir_shape ir_shape_unknown(void);
 struct ir_shape ir_shape_make(int rank, const int64_t *dims);
@@ -244,7 +244,7 @@ void ir_set_error_stream(FILE *f);
 FILE *ir_error_stream(void);
 
 /* An internal invariant: always checked, prints file:line and aborts. */
-#define IR_ASSERT(cond)                                                     \
+#define IR_ASSERT(cond)                                                        \
     ((cond) ? (void)0 : ir_assert_fail(#cond, __FILE__, __LINE__))
 _Noreturn void ir_assert_fail(const char *cond, const char *file, int line);
 

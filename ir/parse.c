@@ -61,10 +61,10 @@
  * check is linear. */
 #define ATTRS_MAX 1024
 
-#define TRY(x)                                                              \
-    do {                                                                    \
-        if ((x) < 0)                                                        \
-            return -1;                                                      \
+#define TRY(x)                                                                 \
+    do {                                                                       \
+        if ((x) < 0)                                                           \
+            return -1;                                                         \
     } while (0)
 
 enum token_kind {
@@ -74,7 +74,7 @@ enum token_kind {
     TOK_AT,     /* @name */
     TOK_STRING, /* "..." */
     TOK_NUMBER,
-    TOK_PUNCT,  /* one of ( ) { } [ ] < > , = : ? * */
+    TOK_PUNCT, /* one of ( ) { } [ ] < > , = : ? * */
 };
 
 struct token {
@@ -103,28 +103,28 @@ enum fixup_kind { FIX_OPERAND, FIX_OUTPUT, FIX_TENSOR_ATTR };
 
 struct fixup {
     enum fixup_kind kind;
-    int32_t op;   /* FIX_OPERAND and FIX_TENSOR_ATTR */
-    int slot;     /* operand, output or attribute index */
+    int32_t op; /* FIX_OPERAND and FIX_TENSOR_ATTR */
+    int slot;   /* operand, output or attribute index */
     char *name;
     int line, col;
 };
 
 struct parser {
     const char *file;
-    const char *p;          /* next character to lex */
+    const char *p; /* next character to lex */
     int line;
     const char *line_start;
     struct token tok;
-    struct buf text;        /* backs tok.text */
+    struct buf text; /* backs tok.text */
     struct ir_graph *g;
     struct name_table values;
     struct name_table syms;
     struct fixup *fixups;
     size_t n_fixups, cap_fixups;
-    int32_t *outputs;       /* graph outputs, resolved at the end */
+    int32_t *outputs; /* graph outputs, resolved at the end */
     size_t n_outputs, cap_outputs;
-    struct buf scratch;     /* operands, results, list elements, data */
-    char **strings;         /* a string list attribute being read */
+    struct buf scratch; /* operands, results, list elements, data */
+    char **strings;     /* a string list attribute being read */
     size_t n_strings, cap_strings;
 };
 
@@ -150,8 +150,7 @@ buf_add(struct buf *b, const void *p, size_t n)
 
 /* ---- errors ---- */
 
-static int
-error_at(struct parser *ps, int line, int col, const char *fmt, ...)
+static int error_at(struct parser *ps, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -375,8 +374,8 @@ next(struct parser *ps)
         if (u >= 0x20 && u < 0x7f)
             return error_at(ps, t->line, t->col, "unexpected character '%c'",
                             c);
-        return error_at(ps, t->line, t->col,
-                        "unexpected byte 0x%02x", (unsigned)u);
+        return error_at(ps, t->line, t->col, "unexpected byte 0x%02x",
+                        (unsigned)u);
     }
     t->len = (size_t)(ps->p - t->start);
     buf_add(&ps->text, "", 1);
@@ -540,9 +539,8 @@ read_int_in(struct parser *ps, int64_t lo, int64_t hi, const char *what,
     int line = ps->tok.line, col = ps->tok.col;
     TRY(read_int(ps, out));
     if (*out < lo || *out > hi)
-        return error_at(ps, line, col,
-                        "%s %lld is out of range [%lld, %lld]", what,
-                        (long long)*out, (long long)lo, (long long)hi);
+        return error_at(ps, line, col, "%s %lld is out of range [%lld, %lld]",
+                        what, (long long)*out, (long long)lo, (long long)hi);
     return 0;
 }
 
@@ -609,8 +607,7 @@ read_element(struct parser *ps, enum ir_dtype t)
         e.u64 = strtoull(ps->tok.text, NULL, 10);
         if (errno == ERANGE)
             return error_at(ps, ps->tok.line, ps->tok.col,
-                            "integer %s is out of range for u64",
-                            ps->tok.text);
+                            "integer %s is out of range for u64", ps->tok.text);
         TRY(next(ps));
     } else {
         int64_t lo, hi, v;
@@ -738,8 +735,8 @@ define_value(struct parser *ps, enum ir_value_kind kind, int32_t *out)
     if (table_find(&ps->values, ps->tok.text) != IR_NONE)
         return error_at(ps, ps->tok.line, ps->tok.col,
                         "redefinition of value %%%s", ps->tok.text);
-    int32_t v = ir_value_add(ps->g, ps->tok.text, kind, IR_DTYPE_UNDEFINED,
-                             NULL);
+    int32_t v =
+        ir_value_add(ps->g, ps->tok.text, kind, IR_DTYPE_UNDEFINED, NULL);
     table_insert(&ps->values, ps->g->values[v].name, v);
     *out = v;
     return next(ps);
@@ -750,8 +747,8 @@ add_fixup(struct parser *ps, enum fixup_kind kind, int32_t op, int slot)
 {
     if (ps->n_fixups == ps->cap_fixups) {
         ps->cap_fixups = ps->cap_fixups ? 2 * ps->cap_fixups : 16;
-        ps->fixups = ir_xrealloc(ps->fixups,
-                                 ps->cap_fixups * sizeof(*ps->fixups));
+        ps->fixups =
+            ir_xrealloc(ps->fixups, ps->cap_fixups * sizeof(*ps->fixups));
     }
     struct fixup *f = &ps->fixups[ps->n_fixups++];
     f->kind = kind;
@@ -846,7 +843,8 @@ parse_dense(struct parser *ps, struct ir_value *v)
     if (esize == 0)
         return error_at(ps, line, col,
                         "dense data is not supported for dtype %s; "
-                        "use bytes<\"...\">", ir_dtype_name(v->dtype));
+                        "use bytes<\"...\">",
+                        ir_dtype_name(v->dtype));
     TRY(next(ps));
     TRY(expect_punct(ps, '<'));
     ps->scratch.len = 0;
@@ -980,8 +978,8 @@ read_list_element(struct parser *ps, enum list_kind *kind, bool typed)
         *kind = LIST_STRINGS;
         if (ps->n_strings == ps->cap_strings) {
             ps->cap_strings = ps->cap_strings ? 2 * ps->cap_strings : 8;
-            ps->strings = ir_xrealloc(ps->strings, ps->cap_strings *
-                                                       sizeof(char *));
+            ps->strings =
+                ir_xrealloc(ps->strings, ps->cap_strings * sizeof(char *));
         }
         ps->strings[ps->n_strings++] = ir_xstrdup(ps->tok.text);
         return next(ps);
@@ -1130,8 +1128,7 @@ parse_operands(struct parser *ps, int32_t op_id)
         if (n > 0)
             TRY(expect_separator(ps, ')'));
         if (n == INT32_MAX / 8)
-            return error_at(ps, ps->tok.line, ps->tok.col,
-                            "too many operands");
+            return error_at(ps, ps->tok.line, ps->tok.col, "too many operands");
         int32_t v = IR_NONE;
         if (is_keyword(ps, "_"))
             TRY(next(ps));
@@ -1248,12 +1245,11 @@ parse_output(struct parser *ps)
     for (;;) {
         if (ps->n_outputs == ps->cap_outputs) {
             ps->cap_outputs = ps->cap_outputs ? 2 * ps->cap_outputs : 8;
-            ps->outputs = ir_xrealloc(ps->outputs, ps->cap_outputs *
-                                                       sizeof(int32_t));
+            ps->outputs =
+                ir_xrealloc(ps->outputs, ps->cap_outputs * sizeof(int32_t));
         }
         if (ps->n_outputs >= INT32_MAX / 8)
-            return error_at(ps, ps->tok.line, ps->tok.col,
-                            "too many outputs");
+            return error_at(ps, ps->tok.line, ps->tok.col, "too many outputs");
         int slot = (int)ps->n_outputs++;
         TRY(read_ref(ps, FIX_OUTPUT, IR_NONE, slot, &ps->outputs[slot]));
         if (!is_punct(ps, ','))

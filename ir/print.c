@@ -123,9 +123,11 @@ reads_back(const char *text, double x, enum ir_dtype t)
     case IR_DTYPE_FLOAT:
         return strtof(text, NULL) == (float)x;
     case IR_DTYPE_FLOAT16:
-        return ir_float_to_half(strtof(text, NULL)) == ir_float_to_half((float)x);
+        return ir_float_to_half(strtof(text, NULL)) ==
+               ir_float_to_half((float)x);
     default:
-        return ir_float_to_bf16(strtof(text, NULL)) == ir_float_to_bf16((float)x);
+        return ir_float_to_bf16(strtof(text, NULL)) ==
+               ir_float_to_bf16((float)x);
     }
 }
 
@@ -174,7 +176,8 @@ print_element(FILE *out, enum ir_dtype t, const unsigned char *p)
     case IR_DTYPE_BFLOAT16: {
         uint16_t h;
         memcpy(&h, p, sizeof(h));
-        float f = t == IR_DTYPE_BFLOAT16 ? ir_bf16_to_float(h) : ir_half_to_float(h);
+        float f =
+            t == IR_DTYPE_BFLOAT16 ? ir_bf16_to_float(h) : ir_half_to_float(h);
         format_real(buf, sizeof(buf), f, t);
         fputs(buf, out);
         break;

@@ -83,7 +83,7 @@ static const struct {
     const char *name;
     int min_in, max_in, min_out, max_out;
 } op_info[IR_OP_COUNT] = {
-#define IR_OP(kind, name, min_in, max_in, min_out, max_out)                  \
+#define IR_OP(kind, name, min_in, max_in, min_out, max_out)                    \
     [IR_OP_##kind] = {name, min_in, max_in, min_out, max_out},
 #include "ops.def"
 #undef IR_OP

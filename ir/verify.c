@@ -14,10 +14,10 @@
 
 struct verifier {
     const struct ir_graph *g;
-    int32_t *producer;      /* defining op per value, or IR_NONE */
-    int32_t *slot;          /* index among the producer's results */
-    int32_t *n_uses;        /* operand slots that read each value */
-    bool *is_input;         /* listed in g->inputs */
+    int32_t *producer; /* defining op per value, or IR_NONE */
+    int32_t *slot;     /* index among the producer's results */
+    int32_t *n_uses;   /* operand slots that read each value */
+    bool *is_input;    /* listed in g->inputs */
     int faults;
 };
 
@@ -51,11 +51,10 @@ printable(const struct ir_graph *g, int32_t v)
     return rank >= -1 && rank <= IR_MAX_RANK ? v : IR_NONE;
 }
 
-#define FAULT(vf, op, value, ...)                                           \
-    do {                                                                    \
-        if (fault_counted(vf))                                              \
-            ir_error((vf)->g, (op), printable((vf)->g, (value)),            \
-                     __VA_ARGS__);                                          \
+#define FAULT(vf, op, value, ...)                                              \
+    do {                                                                       \
+        if (fault_counted(vf))                                                 \
+            ir_error((vf)->g, (op), printable((vf)->g, (value)), __VA_ARGS__); \
     } while (0)
 
 /* Check v's shape; returns false if its rank is out of range. */
@@ -72,14 +71,18 @@ check_shape(struct verifier *vf, int32_t v)
     }
     for (int i = 0; i < s->rank; i++) {
         if (s->sym[i] >= 0 && s->sym[i] >= g->n_syms)
-            FAULT(vf, NULL, v, "dim %d names symbol %d, but the graph has "
-                  "%d symbols", i, (int)s->sym[i], (int)g->n_syms);
+            FAULT(vf, NULL, v,
+                  "dim %d names symbol %d, but the graph has "
+                  "%d symbols",
+                  i, (int)s->sym[i], (int)g->n_syms);
         else if (s->sym[i] < -1)
             FAULT(vf, NULL, v, "dim %d has invalid symbol index %d", i,
                   (int)s->sym[i]);
         else if (s->sym[i] == -1 && s->dim[i] < -1)
-            FAULT(vf, NULL, v, "dim %d is %lld; a dim is >= 0, or -1 when "
-                  "unknown", i, (long long)s->dim[i]);
+            FAULT(vf, NULL, v,
+                  "dim %d is %lld; a dim is >= 0, or -1 when "
+                  "unknown",
+                  i, (long long)s->dim[i]);
     }
     return true;
 }
@@ -98,9 +101,10 @@ check_const(struct verifier *vf, int32_t v)
         return;
     if ((uint64_t)numel > SIZE_MAX / esize ||
         (size_t)numel * esize != val->nbytes)
-        FAULT(vf, NULL, v, "constant holds %zu bytes, but %lld elements of "
-              "%s need %llu", val->nbytes, (long long)numel,
-              ir_dtype_name(val->dtype),
+        FAULT(vf, NULL, v,
+              "constant holds %zu bytes, but %lld elements of "
+              "%s need %llu",
+              val->nbytes, (long long)numel, ir_dtype_name(val->dtype),
               (unsigned long long)numel * (unsigned long long)esize);
 }
 
@@ -157,13 +161,14 @@ check_inputs(struct verifier *vf)
     for (int32_t i = 0; i < g->n_inputs; i++) {
         int32_t v = g->inputs[i];
         if (!valid_value(g, v)) {
-            FAULT(vf, NULL, IR_NONE, "graph input %d is value index %d, "
-                  "which does not exist", (int)i, (int)v);
+            FAULT(vf, NULL, IR_NONE,
+                  "graph input %d is value index %d, "
+                  "which does not exist",
+                  (int)i, (int)v);
             continue;
         }
         if (g->values[v].kind != IR_VALUE_INPUT)
-            FAULT(vf, NULL, v, "graph input %d is not an input value",
-                  (int)i);
+            FAULT(vf, NULL, v, "graph input %d is not an input value", (int)i);
         if (vf->is_input[v])
             FAULT(vf, NULL, v, "listed twice among the graph inputs");
         vf->is_input[v] = true;
@@ -190,15 +195,12 @@ check_arity(struct verifier *vf, const struct ir_op *op)
     char range[48];
     ir_op_kind_arity(op->kind, &min_in, &max_in, &min_out, &max_out);
     if (op->n_operands < min_in || (max_in >= 0 && op->n_operands > max_in))
-        FAULT(vf, op, IR_NONE, "has %d input%s; %s takes %s",
-              op->n_operands, op->n_operands == 1 ? "" : "s",
-              ir_op_kind_name(op->kind),
+        FAULT(vf, op, IR_NONE, "has %d input%s; %s takes %s", op->n_operands,
+              op->n_operands == 1 ? "" : "s", ir_op_kind_name(op->kind),
               format_range(range, sizeof(range), min_in, max_in));
-    if (op->n_results < min_out ||
-        (max_out >= 0 && op->n_results > max_out))
-        FAULT(vf, op, IR_NONE, "has %d output%s; %s has %s",
-              op->n_results, op->n_results == 1 ? "" : "s",
-              ir_op_kind_name(op->kind),
+    if (op->n_results < min_out || (max_out >= 0 && op->n_results > max_out))
+        FAULT(vf, op, IR_NONE, "has %d output%s; %s has %s", op->n_results,
+              op->n_results == 1 ? "" : "s", ir_op_kind_name(op->kind),
               format_range(range, sizeof(range), min_out, max_out));
 }
 
@@ -228,29 +230,35 @@ check_attrs(struct verifier *vf, const struct ir_op *op)
         case IR_ATTR_STRINGS: {
             const void *list = a->kind == IR_ATTR_INTS     ? (void *)a->ints
                                : a->kind == IR_ATTR_FLOATS ? (void *)a->floats
-                                                        : (void *)a->strings;
+                                                           : (void *)a->strings;
             if (a->n < 0 || (a->n > 0 && !list))
-                FAULT(vf, op, IR_NONE, "list attribute '%s' has %d entries "
-                      "but no array", name, a->n);
-            for (int k = 0; a->kind == IR_ATTR_STRINGS && list && k < a->n;
-                 k++)
+                FAULT(vf, op, IR_NONE,
+                      "list attribute '%s' has %d entries "
+                      "but no array",
+                      name, a->n);
+            for (int k = 0; a->kind == IR_ATTR_STRINGS && list && k < a->n; k++)
                 if (!a->strings[k])
-                    FAULT(vf, op, IR_NONE, "attribute '%s' has a null "
-                          "string at %d", name, k);
+                    FAULT(vf, op, IR_NONE,
+                          "attribute '%s' has a null "
+                          "string at %d",
+                          name, k);
             break;
         }
         case IR_ATTR_TENSOR:
             if (!valid_value(g, a->tensor))
-                FAULT(vf, op, IR_NONE, "tensor attribute '%s' refers to "
-                      "value index %d, which does not exist", name,
-                      (int)a->tensor);
+                FAULT(vf, op, IR_NONE,
+                      "tensor attribute '%s' refers to "
+                      "value index %d, which does not exist",
+                      name, (int)a->tensor);
             else if (g->values[a->tensor].kind != IR_VALUE_CONST)
-                FAULT(vf, op, a->tensor, "tensor attribute '%s' refers to "
-                      "a value that is not a constant", name);
+                FAULT(vf, op, a->tensor,
+                      "tensor attribute '%s' refers to "
+                      "a value that is not a constant",
+                      name);
             break;
         default:
-            FAULT(vf, op, IR_NONE, "attribute '%s' has invalid kind %d",
-                  name, (int)a->kind);
+            FAULT(vf, op, IR_NONE, "attribute '%s' has invalid kind %d", name,
+                  (int)a->kind);
         }
     }
 }
@@ -266,21 +274,26 @@ check_operands(struct verifier *vf, int32_t i)
         if (v == IR_NONE)
             continue;
         if (!valid_value(g, v)) {
-            FAULT(vf, op, IR_NONE, "input %d is value index %d, which does "
-                  "not exist", k, (int)v);
+            FAULT(vf, op, IR_NONE,
+                  "input %d is value index %d, which does "
+                  "not exist",
+                  k, (int)v);
             continue;
         }
         vf->n_uses[v]++;
         const struct ir_value *val = &g->values[v];
         if (val->kind == IR_VALUE_INPUT && !vf->is_input[v])
-            FAULT(vf, op, v, "input %d reads an input value that is not "
-                  "listed among the graph inputs", k);
+            FAULT(vf, op, v,
+                  "input %d reads an input value that is not "
+                  "listed among the graph inputs",
+                  k);
         if (val->kind != IR_VALUE_RESULT)
             continue;
         if (vf->producer[v] == IR_NONE)
             FAULT(vf, op, v, "input %d reads a value that no op defines", k);
         else if (vf->producer[v] >= i)
-            FAULT(vf, op, v, "input %d reads a value before it is defined "
+            FAULT(vf, op, v,
+                  "input %d reads a value before it is defined "
                   "(by op %d, '%s'); the ops are not in topological order",
                   k, (int)vf->producer[v], g->ops[vf->producer[v]].name);
     }
@@ -295,8 +308,10 @@ check_results(struct verifier *vf, int32_t i)
     for (int k = 0; k < op->n_results; k++) {
         int32_t v = op->results[k];
         if (!valid_value(g, v)) {
-            FAULT(vf, op, IR_NONE, "output %d is value index %d, which "
-                  "does not exist", k, (int)v);
+            FAULT(vf, op, IR_NONE,
+                  "output %d is value index %d, which "
+                  "does not exist",
+                  k, (int)v);
             continue;
         }
         if (g->values[v].kind != IR_VALUE_RESULT)
@@ -370,17 +385,23 @@ check_outputs(struct verifier *vf)
     for (int32_t i = 0; i < g->n_outputs; i++) {
         int32_t v = g->outputs[i];
         if (!valid_value(g, v)) {
-            FAULT(vf, NULL, IR_NONE, "graph output %d is value index %d, "
-                  "which does not exist", (int)i, (int)v);
+            FAULT(vf, NULL, IR_NONE,
+                  "graph output %d is value index %d, "
+                  "which does not exist",
+                  (int)i, (int)v);
             continue;
         }
         const struct ir_value *val = &g->values[v];
         if (val->kind == IR_VALUE_RESULT && vf->producer[v] == IR_NONE)
-            FAULT(vf, NULL, v, "graph output %d is a value that no op "
-                  "defines", (int)i);
+            FAULT(vf, NULL, v,
+                  "graph output %d is a value that no op "
+                  "defines",
+                  (int)i);
         else if (val->kind == IR_VALUE_INPUT && !vf->is_input[v])
-            FAULT(vf, NULL, v, "graph output %d is an input value that is "
-                  "not listed among the graph inputs", (int)i);
+            FAULT(vf, NULL, v,
+                  "graph output %d is an input value that is "
+                  "not listed among the graph inputs",
+                  (int)i);
     }
 }
 
@@ -397,35 +418,41 @@ check_bookkeeping(struct verifier *vf)
         const struct ir_value *val = &g->values[v];
         if (val->producer != vf->producer[v] ||
             (vf->producer[v] != IR_NONE && val->producer_slot != vf->slot[v]))
-            FAULT(vf, NULL, v, "stored producer is op %d, result %d, but "
+            FAULT(vf, NULL, v,
+                  "stored producer is op %d, result %d, but "
                   "op %d, result %d defines the value; call "
-                  "ir_graph_fill_uses after editing", (int)val->producer,
-                  (int)val->producer_slot, (int)vf->producer[v],
-                  (int)vf->slot[v]);
+                  "ir_graph_fill_uses after editing",
+                  (int)val->producer, (int)val->producer_slot,
+                  (int)vf->producer[v], (int)vf->slot[v]);
         if (val->n_uses != vf->n_uses[v] || (val->n_uses > 0 && !val->uses)) {
-            FAULT(vf, NULL, v, "stored use list has %d entries, but the "
+            FAULT(vf, NULL, v,
+                  "stored use list has %d entries, but the "
                   "ops read the value %d time%s; call ir_graph_fill_uses "
-                  "after editing", (int)val->n_uses, (int)vf->n_uses[v],
+                  "after editing",
+                  (int)val->n_uses, (int)vf->n_uses[v],
                   vf->n_uses[v] == 1 ? "" : "s");
             continue;
         }
         for (int32_t k = 0; k < val->n_uses; k++) {
             int32_t op = val->uses[k];
             bool reads = false;
-            for (int m = 0; op >= 0 && op < g->n_ops &&
-                            m < g->ops[op].n_operands; m++)
+            for (int m = 0;
+                 op >= 0 && op < g->n_ops && m < g->ops[op].n_operands; m++)
                 reads |= g->ops[op].operands[m] == v;
             if (!reads) {
-                FAULT(vf, NULL, v, "use list names op %d, which does not "
+                FAULT(vf, NULL, v,
+                      "use list names op %d, which does not "
                       "read the value; call ir_graph_fill_uses after "
-                      "editing", (int)op);
+                      "editing",
+                      (int)op);
                 break;
             }
         }
     }
     for (int32_t i = 0; i < g->n_outputs; i++)
         if (!g->values[g->outputs[i]].is_output)
-            FAULT(vf, NULL, g->outputs[i], "graph output %d is not marked "
+            FAULT(vf, NULL, g->outputs[i],
+                  "graph output %d is not marked "
                   "is_output; call ir_graph_fill_uses after editing",
                   (int)i);
     for (int32_t v = 0; v < g->n_values; v++) {
@@ -435,7 +462,8 @@ check_bookkeeping(struct verifier *vf)
         for (int32_t i = 0; i < g->n_outputs && !listed; i++)
             listed = g->outputs[i] == v;
         if (!listed)
-            FAULT(vf, NULL, v, "marked is_output but not listed among the "
+            FAULT(vf, NULL, v,
+                  "marked is_output but not listed among the "
                   "graph outputs; call ir_graph_fill_uses after editing");
     }
 }
@@ -461,8 +489,10 @@ ir_verify(const struct ir_graph *g)
 
     for (int32_t i = 0; i < g->n_syms; i++)
         if (!g->syms[i] || (g->sym_bound && g->sym_bound[i] < -1))
-            FAULT(&vf, NULL, IR_NONE, "symbol %d has no name or a bound "
-                  "below -1", (int)i);
+            FAULT(&vf, NULL, IR_NONE,
+                  "symbol %d has no name or a bound "
+                  "below -1",
+                  (int)i);
     check_values(&vf);
     check_inputs(&vf);
     check_ops(&vf);

@@ -58,8 +58,8 @@ no_op_stat(struct ir_graph *g, const struct ir_op *op)
         return NULL;
     const struct ir_value *in = &g->values[op->operands[0]];
     const struct ir_value *out = &g->values[op->results[0]];
-    bool same_type = in->dtype == out->dtype &&
-                     ir_shape_equal(&in->shape, &out->shape);
+    bool same_type =
+        in->dtype == out->dtype && ir_shape_equal(&in->shape, &out->shape);
     switch (op->kind) {
     case IR_OP_IDENTITY:
         return same_type ? "Identity removed" : NULL;

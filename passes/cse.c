@@ -26,8 +26,8 @@ same_attr(const struct ir_attr *a, const struct ir_attr *b)
         return strcmp(a->s, b->s) == 0;
     case IR_ATTR_INTS:
         return a->n == b->n &&
-               (a->n == 0 || memcmp(a->ints, b->ints,
-                                    sizeof(int64_t) * (size_t)a->n) == 0);
+               (a->n == 0 ||
+                memcmp(a->ints, b->ints, sizeof(int64_t) * (size_t)a->n) == 0);
     case IR_ATTR_FLOATS:
         return a->n == b->n &&
                (a->n == 0 || memcmp(a->floats, b->floats,

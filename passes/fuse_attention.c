@@ -100,8 +100,7 @@ match_qk(struct ir_graph *g, struct ir_op *mm, struct attention_match *m)
     struct ir_op *qs = fuse_producer(g, m->q);
     int32_t q;
     if (qs && fuse_single_use(g, m->q) &&
-        (q = scaled_by_const(g, qs, &m->q_scale_op, &m->q_scale)) !=
-            IR_NONE &&
+        (q = scaled_by_const(g, qs, &m->q_scale_op, &m->q_scale)) != IR_NONE &&
         ir_shape_equal(&g->values[q].shape, &g->values[m->q].shape)) {
         swallow(m, qs);
         m->q = q;
@@ -229,8 +228,7 @@ check_shapes(const struct ir_graph *g, struct attention_match *m)
 }
 
 static bool
-match_attention(struct ir_graph *g, struct ir_op *sm,
-                struct attention_match *m)
+match_attention(struct ir_graph *g, struct ir_op *sm, struct attention_match *m)
 {
     int32_t s = sm->operands[0], p = sm->results[0];
     int rank = g->values[s].shape.rank;
@@ -286,8 +284,7 @@ set_attrs(struct ir_op *op, const struct attention_match *m)
 }
 
 static void
-try_attention_at(struct ir_graph *g, struct pass_manager *pm,
-                 struct ir_op *sm)
+try_attention_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *sm)
 {
     struct attention_match m = {.mask = IR_NONE};
     if (!match_attention(g, sm, &m)) {

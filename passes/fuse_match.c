@@ -17,8 +17,7 @@ fuse_explaining(const struct pass_manager *pm)
 }
 
 void
-fuse_fused(struct pass_manager *pm, const struct ir_op *at,
-           const char *pattern)
+fuse_fused(struct pass_manager *pm, const struct ir_op *at, const char *pattern)
 {
     char stat[64];
     snprintf(stat, sizeof(stat), "%s fused", pattern);

@@ -56,17 +56,16 @@ check_matmul(const struct ir_graph *g, const struct ir_op *mm)
 static void
 match_activation(struct ir_graph *g, int32_t *v, struct matmul_match *m)
 {
-    struct ir_op *act = fuse_single_use(g, *v) ? fuse_sole_user(g, *v)
-                                               : NULL;
+    struct ir_op *act = fuse_single_use(g, *v) ? fuse_sole_user(g, *v) : NULL;
     if (!act)
         return;
     if (act->kind == IR_OP_RELU)
         m->activation = "relu";
     else if (act->kind == IR_OP_GELU)
-        m->activation = strcmp(ir_op_string(act, "approximate", "none"),
-                               "tanh") == 0
-                            ? "gelu_tanh"
-                            : "gelu";
+        m->activation =
+            strcmp(ir_op_string(act, "approximate", "none"), "tanh") == 0
+                ? "gelu_tanh"
+                : "gelu";
     else
         return;
     m->ops[m->n_ops++] = act;
@@ -106,12 +105,13 @@ try_matmul_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *mm)
     if (!add || bias == IR_NONE || bias == y || !is_bias(g, bias, y) ||
         !ir_shape_equal(&g->values[add->results[0]].shape,
                         &g->values[y].shape)) {
-        fuse_reject(pm, mm, p, "the result does not feed a single Add of a "
-                               "constant bias along the last axis");
+        fuse_reject(pm, mm, p,
+                    "the result does not feed a single Add of a "
+                    "constant bias along the last axis");
         return;
     }
-    struct matmul_match m = {.bias = bias, .residual = IR_NONE,
-                             .activation = "none"};
+    struct matmul_match m = {
+        .bias = bias, .residual = IR_NONE, .activation = "none"};
     m.ops[m.n_ops++] = mm;
     m.ops[m.n_ops++] = add;
     int32_t v = add->results[0];

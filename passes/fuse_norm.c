@@ -139,7 +139,8 @@ absorb_affine(struct ir_graph *g, struct norm_match *m, int32_t *v,
         char rs[64], xs[64];
         snprintf(why, sizeof(why),
                  "the %s by a constant makes the result %s, but the input "
-                 "is %s", k == IR_OP_MUL ? "Mul" : "Add",
+                 "is %s",
+                 k == IR_OP_MUL ? "Mul" : "Add",
                  fuse_shape_str(g, r, rs, sizeof(rs)),
                  fuse_shape_str(g, m->x, xs, sizeof(xs)));
         m->why = why;
@@ -240,8 +241,8 @@ match_layer_norm(struct ir_graph *g, struct ir_op *rm, struct ir_op *sub,
     struct ir_op *sq = match_eps_sqrt(g, rm2->results[0], m);
     if (!sq)
         return false;
-    if (!fuse_single_use(g, sq->results[0]) || div->operands[1] !=
-                                                   sq->results[0]) {
+    if (!fuse_single_use(g, sq->results[0]) ||
+        div->operands[1] != sq->results[0]) {
         m->why = "the Sqrt does not feed only the Div";
         return false;
     }
@@ -372,8 +373,8 @@ try_norm_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *rm)
     bool ok;
     if (sub && sub->operands[0] == x && sub->operands[1] == mean) {
         pattern = "LayerNorm";
-        ok = reduces_last_axis(g, rm, &m) &&
-             match_layer_norm(g, rm, sub, &m) && finish_match(g, &m, true);
+        ok = reduces_last_axis(g, rm, &m) && match_layer_norm(g, rm, sub, &m) &&
+             finish_match(g, &m, true);
     } else if (square && squared_value(g, square) != IR_NONE &&
                fuse_single_use(g, x)) {
         pattern = "RMSNorm";
@@ -410,13 +411,16 @@ try_skip_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *ln)
         return;
     }
     if (ln->n_results != 1) {
-        fuse_reject(pm, ln, p, "LayerNormalization returns Mean or "
-                               "InvStdDev");
+        fuse_reject(pm, ln, p,
+                    "LayerNormalization returns Mean or "
+                    "InvStdDev");
         return;
     }
     if (axis != -1 && axis != xs->rank - 1) {
-        fuse_reject(pm, ln, p, "LayerNormalization axis is %d, expected "
-                               "the last axis", axis);
+        fuse_reject(pm, ln, p,
+                    "LayerNormalization axis is %d, expected "
+                    "the last axis",
+                    axis);
         return;
     }
     int32_t a = add->operands[0], b = add->operands[1];

@@ -47,8 +47,8 @@ worth_folding(const struct ir_graph *g, const struct ir_op *op)
     }
     for (int i = 0; i < op->n_results; i++) {
         const struct ir_value *v = &g->values[op->results[i]];
-        out_bytes += (size_t)ir_shape_numel(&v->shape) *
-                     ir_dtype_size(v->dtype);
+        out_bytes +=
+            (size_t)ir_shape_numel(&v->shape) * ir_dtype_size(v->dtype);
     }
     return out_bytes <= FOLD_MAX_BYTES || out_bytes <= in_bytes;
 }
@@ -100,7 +100,8 @@ check_operands(const struct ir_graph *g, const struct ir_op *op)
         if (v && !ir_shape_is_static(&v->shape))
             return ir_error(g, op, op->operands[i],
                             "input %d has no static shape; bind the model's "
-                            "symbolic dims with --dim", i);
+                            "symbolic dims with --dim",
+                            i);
         if (v && v->dtype == IR_DTYPE_UNDEFINED)
             return ir_error(g, op, op->operands[i],
                             "input %d has no known dtype", i);
@@ -117,22 +118,37 @@ static const struct {
     const char *name;
     enum ir_attr_kind kind;
 } attribute_kinds[] = {
-    {"allowzero", IR_ATTR_INT},     {"axis", IR_ATTR_INT},
-    {"batch_dims", IR_ATTR_INT},    {"coerce_2d", IR_ATTR_INT},
-    {"detect_negative", IR_ATTR_INT}, {"detect_positive", IR_ATTR_INT},
-    {"end", IR_ATTR_INT},           {"exclusive", IR_ATTR_INT},
-    {"fmod", IR_ATTR_INT},          {"keepdims", IR_ATTR_INT},
-    {"largest", IR_ATTR_INT},       {"noop_with_empty_axes", IR_ATTR_INT},
-    {"num_outputs", IR_ATTR_INT},   {"reverse", IR_ATTR_INT},
-    {"select_last_index", IR_ATTR_INT}, {"sorted", IR_ATTR_INT},
-    {"stash_type", IR_ATTR_INT},    {"start", IR_ATTR_INT},
-    {"to", IR_ATTR_INT},            {"transA", IR_ATTR_INT},
-    {"transB", IR_ATTR_INT},        {"upper", IR_ATTR_INT},
-    {"alpha", IR_ATTR_FLOAT},       {"beta", IR_ATTR_FLOAT},
-    {"epsilon", IR_ATTR_FLOAT},     {"gamma", IR_ATTR_FLOAT},
+    {"allowzero", IR_ATTR_INT},
+    {"axis", IR_ATTR_INT},
+    {"batch_dims", IR_ATTR_INT},
+    {"coerce_2d", IR_ATTR_INT},
+    {"detect_negative", IR_ATTR_INT},
+    {"detect_positive", IR_ATTR_INT},
+    {"end", IR_ATTR_INT},
+    {"exclusive", IR_ATTR_INT},
+    {"fmod", IR_ATTR_INT},
+    {"keepdims", IR_ATTR_INT},
+    {"largest", IR_ATTR_INT},
+    {"noop_with_empty_axes", IR_ATTR_INT},
+    {"num_outputs", IR_ATTR_INT},
+    {"reverse", IR_ATTR_INT},
+    {"select_last_index", IR_ATTR_INT},
+    {"sorted", IR_ATTR_INT},
+    {"stash_type", IR_ATTR_INT},
+    {"start", IR_ATTR_INT},
+    {"to", IR_ATTR_INT},
+    {"transA", IR_ATTR_INT},
+    {"transB", IR_ATTR_INT},
+    {"upper", IR_ATTR_INT},
+    {"alpha", IR_ATTR_FLOAT},
+    {"beta", IR_ATTR_FLOAT},
+    {"epsilon", IR_ATTR_FLOAT},
+    {"gamma", IR_ATTR_FLOAT},
     {"perm", IR_ATTR_INTS},
-    {"approximate", IR_ATTR_STRING}, {"direction", IR_ATTR_STRING},
-    {"equation", IR_ATTR_STRING},   {"mode", IR_ATTR_STRING},
+    {"approximate", IR_ATTR_STRING},
+    {"direction", IR_ATTR_STRING},
+    {"equation", IR_ATTR_STRING},
+    {"mode", IR_ATTR_STRING},
     {"reduction", IR_ATTR_STRING},
     {"value", IR_ATTR_TENSOR},
 };
@@ -140,9 +156,9 @@ static const struct {
 static const char *
 attribute_kind_name(enum ir_attr_kind k)
 {
-    static const char *const names[] = {"an int", "a float", "a string",
-                                        "a list of ints", "a list of floats",
-                                        "a list of strings", "a tensor"};
+    static const char *const names[] = {
+        "an int",           "a float",           "a string", "a list of ints",
+        "a list of floats", "a list of strings", "a tensor"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -161,8 +177,8 @@ check_attribute_kinds(const struct ir_graph *g, const struct ir_op *op)
                 a->kind == IR_ATTR_INT)
                 continue;
             return ir_error(g, op, IR_NONE,
-                            "attribute '%s' is %s, but it must be %s",
-                            a->name, attribute_kind_name(a->kind),
+                            "attribute '%s' is %s, but it must be %s", a->name,
+                            attribute_kind_name(a->kind),
                             attribute_kind_name(attribute_kinds[k].kind));
         }
     }
@@ -190,7 +206,8 @@ infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
                                    (int64_t)ir_dtype_size(r->dtype), &nbytes))
             return ir_error(g, op, op->results[i],
                             "result %d is too large: its size in bytes "
-                            "overflows int64", i);
+                            "overflows int64",
+                            i);
         if (ir_dtype_size(r->dtype) == 0)
             return ir_error(g, op, op->results[i],
                             "result dtype %s is not supported",

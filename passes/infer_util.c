@@ -32,7 +32,8 @@ pass_operand_ints(const struct ir_graph *g, const struct ir_op *op, int i,
     if (v->kind != IR_VALUE_CONST)
         return ir_error(g, op, op->operands[i],
                         "input %d must be a constant once the input dims "
-                        "are bound, but it depends on run-time data", i);
+                        "are bound, but it depends on run-time data",
+                        i);
     if (v->dtype != IR_DTYPE_INT64 && v->dtype != IR_DTYPE_INT32)
         return ir_error(g, op, op->operands[i],
                         "input %d must be int32 or int64", i);
@@ -40,7 +41,8 @@ pass_operand_ints(const struct ir_graph *g, const struct ir_op *op, int i,
     if (count < 0 || count > max)
         return ir_error(g, op, op->operands[i],
                         "input %d holds %lld values; at most %d are "
-                        "supported", i, (long long)count, max);
+                        "supported",
+                        i, (long long)count, max);
     for (int64_t k = 0; k < count; k++) {
         if (v->dtype == IR_DTYPE_INT64) {
             int64_t x;
@@ -68,17 +70,39 @@ pass_operand_scalar(const struct ir_graph *g, const struct ir_op *op, int i,
                         "input %d must be a constant with one element", i);
     const void *p = v->data;
     switch (v->dtype) {
-    case IR_DTYPE_FLOAT: *out = *(const float *)p; break;
-    case IR_DTYPE_DOUBLE: *out = *(const double *)p; break;
-    case IR_DTYPE_INT64: *out = (double)*(const int64_t *)p; break;
-    case IR_DTYPE_INT32: *out = *(const int32_t *)p; break;
-    case IR_DTYPE_INT16: *out = *(const int16_t *)p; break;
-    case IR_DTYPE_INT8: *out = *(const int8_t *)p; break;
-    case IR_DTYPE_UINT8: *out = *(const uint8_t *)p; break;
-    case IR_DTYPE_UINT16: *out = *(const uint16_t *)p; break;
-    case IR_DTYPE_UINT32: *out = *(const uint32_t *)p; break;
-    case IR_DTYPE_UINT64: *out = (double)*(const uint64_t *)p; break;
-    case IR_DTYPE_BOOL: *out = *(const uint8_t *)p; break;
+    case IR_DTYPE_FLOAT:
+        *out = *(const float *)p;
+        break;
+    case IR_DTYPE_DOUBLE:
+        *out = *(const double *)p;
+        break;
+    case IR_DTYPE_INT64:
+        *out = (double)*(const int64_t *)p;
+        break;
+    case IR_DTYPE_INT32:
+        *out = *(const int32_t *)p;
+        break;
+    case IR_DTYPE_INT16:
+        *out = *(const int16_t *)p;
+        break;
+    case IR_DTYPE_INT8:
+        *out = *(const int8_t *)p;
+        break;
+    case IR_DTYPE_UINT8:
+        *out = *(const uint8_t *)p;
+        break;
+    case IR_DTYPE_UINT16:
+        *out = *(const uint16_t *)p;
+        break;
+    case IR_DTYPE_UINT32:
+        *out = *(const uint32_t *)p;
+        break;
+    case IR_DTYPE_UINT64:
+        *out = (double)*(const uint64_t *)p;
+        break;
+    case IR_DTYPE_BOOL:
+        *out = *(const uint8_t *)p;
+        break;
     default:
         return ir_error(g, op, op->operands[i],
                         "input %d has a dtype this op does not support", i);
@@ -101,8 +125,7 @@ pass_axis(const struct ir_graph *g, const struct ir_op *op, int64_t axis,
           int rank, int *out)
 {
     if (axis < -rank || axis >= rank)
-        return ir_error(g, op, IR_NONE,
-                        "axis %lld is out of range for rank %d",
+        return ir_error(g, op, IR_NONE, "axis %lld is out of range for rank %d",
                         (long long)axis, rank);
     *out = (int)(axis < 0 ? axis + rank : axis);
     return 0;

@@ -1,9 +1,9 @@
 /*
  * Weight pre-packing: MatMul(x, W), Gemm(x, W, ...) and
- * onnxc.FusedMatMul(x, W, ...) with a float32 constant W get a copy of W in the panel layout of rt_gemm_pack_b, which
- * the GEMM core streams without copying, and the attribute packed_b set
- * to the panel width.  The width comes from the CPU onnxc runs on, which
- * is the CPU codegen compiles the library for.
+ * onnxc.FusedMatMul(x, W, ...) with a float32 constant W get a copy of W in the
+ * panel layout of rt_gemm_pack_b, which the GEMM core streams without copying,
+ * and the attribute packed_b set to the panel width.  The width comes from the
+ * CPU onnxc runs on, which is the CPU codegen compiles the library for.
  *
  * Requires: static shapes (infer ran).  Must run after every pass that
  * folds or reads constant data, because a packed constant's data is no
@@ -73,8 +73,7 @@ packable(const struct ir_graph *g, const struct ir_op *op, int64_t *k,
         *rs = cols;
         *cs = 1;
     }
-    return *k * *n > 0 &&
-           (size_t)(*k * *n) * sizeof(float) == b->nbytes;
+    return *k * *n > 0 && (size_t)(*k * *n) * sizeof(float) == b->nbytes;
 }
 
 /* A packed copy of constant w, named after it. */

@@ -10,15 +10,9 @@
 #include <time.h>
 
 static const struct pass *const pipeline[] = {
-    &pass_infer,
-    &pass_canonicalize,
-    &pass_cse,
-    &pass_fuse_norm,
-    &pass_fuse_gelu,
-    &pass_fuse_attention,
-    &pass_fuse_matmul,
-    &pass_dce,
-    &pass_layout,
+    &pass_infer,       &pass_canonicalize, &pass_cse,
+    &pass_fuse_norm,   &pass_fuse_gelu,    &pass_fuse_attention,
+    &pass_fuse_matmul, &pass_dce,          &pass_layout,
 };
 
 #define N_PASSES ((int)(sizeof(pipeline) / sizeof(pipeline[0])))
@@ -60,8 +54,8 @@ pass_stat_add(struct pass_manager *pm, const char *name, int64_t n)
     }
     if (pm->n_stats >= pm->cap_stats) {
         pm->cap_stats = pm->cap_stats ? 2 * pm->cap_stats : 16;
-        pm->stats = ir_xrealloc(pm->stats,
-                                sizeof(*pm->stats) * (size_t)pm->cap_stats);
+        pm->stats =
+            ir_xrealloc(pm->stats, sizeof(*pm->stats) * (size_t)pm->cap_stats);
     }
     pm->stats[pm->n_stats++] = (struct pass_stat){pm->current, name, n};
 }
@@ -133,8 +127,8 @@ void
 pass_print_stats(FILE *out, const struct pass_manager *pm)
 {
     for (int i = 0; i < pm->n_stats; i++)
-        fprintf(out, "%-12s %-32s %lld\n", pm->stats[i].pass,
-                pm->stats[i].name, (long long)pm->stats[i].count);
+        fprintf(out, "%-12s %-32s %lld\n", pm->stats[i].pass, pm->stats[i].name,
+                (long long)pm->stats[i].count);
 }
 
 void

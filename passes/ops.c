@@ -82,8 +82,7 @@ pass_kernel_call_init(const struct ir_graph *g, const struct ir_op *op,
     for (int i = 0; i < op->n_results; i++)
         pass_desc_from_value(&g->values[op->results[i]],
                              &call->descs[op->n_operands + i]);
-    if (call->impl->encode &&
-        call->impl->encode(g, op, &call->params) != 0) {
+    if (call->impl->encode && call->impl->encode(g, op, &call->params) != 0) {
         pass_kernel_call_free(call);
         return -1;
     }

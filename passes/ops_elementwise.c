@@ -84,8 +84,8 @@ same_dtype(const struct ir_graph *g, const struct ir_op *op, int j,
         return 0;
     return ir_error(g, op, op->operands[i],
                     "input %d has dtype %s but input %d has dtype %s; they "
-                    "must match", j, ir_dtype_name(first->dtype), i,
-                    ir_dtype_name(v->dtype));
+                    "must match",
+                    j, ir_dtype_name(first->dtype), i, ir_dtype_name(v->dtype));
 }
 
 /* Set result i if the op has it (an optional output may be left out). */
@@ -168,11 +168,11 @@ infer_unary(struct ir_graph *g, struct ir_op *op)
         if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
             return ir_error(g, op, IR_NONE,
                             "attribute approximate is '%s'; it must be "
-                            "'none' or 'tanh'", approx);
+                            "'none' or 'tanh'",
+                            approx);
     }
     struct ir_shape shape = x->shape;
-    pass_set_result(g, op, 0, info->to_bool ? IR_DTYPE_BOOL : x->dtype,
-                    &shape);
+    pass_set_result(g, op, 0, info->to_bool ? IR_DTYPE_BOOL : x->dtype, &shape);
     return 0;
 }
 
@@ -341,8 +341,8 @@ infer_dropout(struct ir_graph *g, struct ir_op *op)
     }
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, x->dtype, &shape);
-    set_optional_result(g, op, 1,
-                        op->opset >= 10 ? IR_DTYPE_BOOL : x->dtype, &shape);
+    set_optional_result(g, op, 1, op->opset >= 10 ? IR_DTYPE_BOOL : x->dtype,
+                        &shape);
     return 0;
 }
 
@@ -389,8 +389,7 @@ static const struct binary_info binary_infos[] = {
     {IR_OP_SUB, RT_EW_SUB, M_NUM, false},
     {IR_OP_MUL, RT_EW_MUL, M_NUM, false},
     {IR_OP_DIV, RT_EW_DIV, M_NUM, false},
-    {IR_OP_POW, RT_EW_POW,
-     M_FLOAT | BIT(INT32) | BIT(INT64), false},
+    {IR_OP_POW, RT_EW_POW, M_FLOAT | BIT(INT32) | BIT(INT64), false},
     {IR_OP_MOD, RT_EW_MOD, M_NUM, false},
     {IR_OP_PRELU, RT_EW_PRELU, M_NUM, false},
     {IR_OP_EQUAL, RT_EW_EQUAL, M_NUM | M_BOOL, true},
@@ -407,8 +406,7 @@ static const struct binary_info binary_infos[] = {
 static const struct binary_info *
 binary_info(enum ir_op_kind kind)
 {
-    for (size_t i = 0; i < sizeof(binary_infos) / sizeof(binary_infos[0]);
-         i++)
+    for (size_t i = 0; i < sizeof(binary_infos) / sizeof(binary_infos[0]); i++)
         if (binary_infos[i].kind == kind)
             return &binary_infos[i];
     IR_ASSERT(!"op kind missing from binary_infos");
@@ -442,7 +440,8 @@ infer_binary(struct ir_graph *g, struct ir_op *op)
         if (strcmp(dir, "LEFT") != 0 && strcmp(dir, "RIGHT") != 0)
             return ir_error(g, op, IR_NONE,
                             "attribute direction is '%s'; it must be "
-                            "'LEFT' or 'RIGHT'", dir);
+                            "'LEFT' or 'RIGHT'",
+                            dir);
     }
 
     struct ir_shape shape;
@@ -455,8 +454,7 @@ infer_binary(struct ir_graph *g, struct ir_op *op)
                         ir_shape_format(g, &b->shape, sb, sizeof(sb)),
                         ir_shape_format(g, &a->shape, sa, sizeof(sa)));
     }
-    pass_set_result(g, op, 0, info->to_bool ? IR_DTYPE_BOOL : a->dtype,
-                    &shape);
+    pass_set_result(g, op, 0, info->to_bool ? IR_DTYPE_BOOL : a->dtype, &shape);
     return 0;
 }
 
@@ -482,20 +480,17 @@ encode_binary(const struct ir_graph *g, const struct ir_op *op,
  * dtype unless check_dtype is false) by numpy broadcasting.
  */
 static int
-broadcast_operands(const struct ir_graph *g, const struct ir_op *op,
-                   int first, int last, bool check_dtype,
-                   struct ir_shape *out)
+broadcast_operands(const struct ir_graph *g, const struct ir_op *op, int first,
+                   int last, bool check_dtype, struct ir_shape *out)
 {
     const struct ir_value *v0 = pass_operand(g, op, first);
     if (!v0)
-        return ir_error(g, op, IR_NONE, "required input %d is missing",
-                        first);
+        return ir_error(g, op, IR_NONE, "required input %d is missing", first);
     *out = v0->shape;
     for (int i = first + 1; i <= last; i++) {
         const struct ir_value *v = pass_operand(g, op, i);
         if (!v)
-            return ir_error(g, op, IR_NONE, "required input %d is missing",
-                            i);
+            return ir_error(g, op, IR_NONE, "required input %d is missing", i);
         if (check_dtype && same_dtype(g, op, first, v0, i, v) != 0)
             return -1;
         struct ir_shape next;
@@ -528,9 +523,15 @@ encode_variadic(const struct ir_graph *g, const struct ir_op *op,
 {
     (void)g;
     switch (op->kind) {
-    case IR_OP_MAX: pass_params_int(p, RT_EW_MAX); break;
-    case IR_OP_MIN: pass_params_int(p, RT_EW_MIN); break;
-    default: pass_params_int(p, RT_EW_ADD); break;
+    case IR_OP_MAX:
+        pass_params_int(p, RT_EW_MAX);
+        break;
+    case IR_OP_MIN:
+        pass_params_int(p, RT_EW_MIN);
+        break;
+    default:
+        pass_params_int(p, RT_EW_ADD);
+        break;
     }
     pass_params_int(p, op->kind == IR_OP_MEAN);
     return 0;
@@ -553,14 +554,13 @@ infer_where(struct ir_graph *g, struct ir_op *op)
 
 /* ---- the table ---- */
 
-#define UNARY(k)                                                            \
-    {IR_OP_##k, infer_unary, encode_unary, "rt_kernel_unary",               \
-     rt_kernel_unary}
-#define BINARY(k)                                                           \
-    {IR_OP_##k, infer_binary, encode_binary, "rt_kernel_binary",            \
+#define UNARY(k)                                                               \
+    {IR_OP_##k, infer_unary, encode_unary, "rt_kernel_unary", rt_kernel_unary}
+#define BINARY(k)                                                              \
+    {IR_OP_##k, infer_binary, encode_binary, "rt_kernel_binary",               \
      rt_kernel_binary}
-#define VARIADIC(k)                                                         \
-    {IR_OP_##k, infer_variadic, encode_variadic, "rt_kernel_variadic",      \
+#define VARIADIC(k)                                                            \
+    {IR_OP_##k, infer_variadic, encode_variadic, "rt_kernel_variadic",         \
      rt_kernel_variadic}
 
 const struct pass_op_impl pass_ops_elementwise[] = {
@@ -601,8 +601,7 @@ const struct pass_op_impl pass_ops_elementwise[] = {
     UNARY(TAN),
     UNARY(TANH),
     {IR_OP_CAST, infer_cast, NULL, "rt_kernel_cast", rt_kernel_cast},
-    {IR_OP_CAST_LIKE, infer_cast_like, NULL, "rt_kernel_cast",
-     rt_kernel_cast},
+    {IR_OP_CAST_LIKE, infer_cast_like, NULL, "rt_kernel_cast", rt_kernel_cast},
     {IR_OP_IDENTITY, infer_identity, NULL, "rt_kernel_copy", rt_kernel_copy},
     {IR_OP_DROPOUT, infer_dropout, NULL, "rt_kernel_copy", rt_kernel_copy},
     {IR_OP_CLIP, infer_clip, NULL, "rt_kernel_clip", rt_kernel_clip},

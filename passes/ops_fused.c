@@ -24,8 +24,8 @@ check_f32(const struct ir_graph *g, const struct ir_op *op, int i)
 
 /* Rows and row length of x viewed as [rows, n] over its last axis. */
 static int
-last_axis_view(const struct ir_graph *g, const struct ir_op *op,
-               int64_t *rows, int64_t *n)
+last_axis_view(const struct ir_graph *g, const struct ir_op *op, int64_t *rows,
+               int64_t *n)
 {
     const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
     if (s->rank < 1)
@@ -57,8 +57,7 @@ row_step(const struct ir_graph *g, const struct ir_op *op, int i, int64_t n,
         return 0;
     }
     return ir_error(g, op, op->operands[i],
-                    "input %d must have %lld elements or one", i,
-                    (long long)n);
+                    "input %d must have %lld elements or one", i, (long long)n);
 }
 
 /* ---- onnxc.RMSNorm(X, Scale) {axis = -1, epsilon} ---- */
@@ -161,8 +160,8 @@ scale_mode(const struct ir_graph *g, const struct ir_op *op, const char *name,
         *mode = RT_ATTENTION_SCALE_DIV;
     else
         return ir_error(g, op, IR_NONE,
-                        "attribute %s is '%s'; expected none, mul or div",
-                        name, s);
+                        "attribute %s is '%s'; expected none, mul or div", name,
+                        s);
     return 0;
 }
 
@@ -181,7 +180,8 @@ mask_mode(const struct ir_graph *g, const struct ir_op *op, int *mode)
     else
         return ir_error(g, op, IR_NONE,
                         "attribute mask_mode is '%s'; expected add, "
-                        "where_keep or where_fill", s);
+                        "where_keep or where_fill",
+                        s);
     return 0;
 }
 
@@ -196,8 +196,8 @@ plan_mask(const struct ir_graph *g, const struct ir_op *op,
     int mode;
     if (mask_mode(g, op, &mode) != 0)
         return -1;
-    enum ir_dtype want = mode == RT_ATTENTION_MASK_ADD ? IR_DTYPE_FLOAT
-                                                       : IR_DTYPE_BOOL;
+    enum ir_dtype want =
+        mode == RT_ATTENTION_MASK_ADD ? IR_DTYPE_FLOAT : IR_DTYPE_BOOL;
     if (mask->dtype != want)
         return ir_error(g, op, op->operands[3], "the mask must be %s",
                         ir_dtype_name(want));
@@ -320,14 +320,15 @@ activation_code(const struct ir_graph *g, const struct ir_op *op, int *code)
     else
         return ir_error(g, op, IR_NONE,
                         "attribute activation is '%s'; expected none, "
-                        "relu, gelu or gelu_tanh", s);
+                        "relu, gelu or gelu_tanh",
+                        s);
     return 0;
 }
 
 /* X [..., K] times W [K, N] gives [..., N], viewed as [m, k] x [k, n]. */
 static int
-fused_matmul_view(const struct ir_graph *g, const struct ir_op *op,
-                  int64_t *m, int64_t *k, int64_t *n, struct ir_shape *out)
+fused_matmul_view(const struct ir_graph *g, const struct ir_op *op, int64_t *m,
+                  int64_t *k, int64_t *n, struct ir_shape *out)
 {
     for (int i = 0; i < op->n_operands; i++)
         if (pass_operand(g, op, i) && check_f32(g, op, i) != 0)
@@ -348,8 +349,7 @@ fused_matmul_view(const struct ir_graph *g, const struct ir_op *op,
     const struct ir_value *bias = pass_operand(g, op, 2);
     if (ir_shape_numel(&bias->shape) != *n)
         return ir_error(g, op, op->operands[2],
-                        "the bias must have N = %lld elements",
-                        (long long)*n);
+                        "the bias must have N = %lld elements", (long long)*n);
     const struct ir_value *res = pass_operand(g, op, 3);
     if (res && !ir_shape_equal(&res->shape, out))
         return ir_error(g, op, op->operands[3],

@@ -15,8 +15,7 @@ int pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
 int pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_layer_norm_encode(const struct ir_graph *g,
-                                const struct ir_op *op,
-                                struct pass_params *p);
+                                const struct ir_op *op, struct pass_params *p);
 int pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
@@ -38,9 +37,8 @@ int pass_math_topk_encode(const struct ir_graph *g, const struct ir_op *op,
 static bool
 is_product_dtype(enum ir_dtype t)
 {
-    return t == IR_DTYPE_FLOAT || t == IR_DTYPE_DOUBLE ||
-           t == IR_DTYPE_INT32 || t == IR_DTYPE_INT64 ||
-           t == IR_DTYPE_UINT32 || t == IR_DTYPE_UINT64;
+    return t == IR_DTYPE_FLOAT || t == IR_DTYPE_DOUBLE || t == IR_DTYPE_INT32 ||
+           t == IR_DTYPE_INT64 || t == IR_DTYPE_UINT32 || t == IR_DTYPE_UINT64;
 }
 
 /* Check that operands 0..n-1 share one dtype that products support. */
@@ -58,8 +56,7 @@ check_product_dtypes(const struct ir_graph *g, const struct ir_op *op, int n)
         if (v && v->dtype != a->dtype)
             return ir_error(g, op, op->operands[i],
                             "input %d has dtype %s but input 0 has %s", i,
-                            ir_dtype_name(v->dtype),
-                            ir_dtype_name(a->dtype));
+                            ir_dtype_name(v->dtype), ir_dtype_name(a->dtype));
     }
     return 0;
 }
@@ -98,10 +95,8 @@ plan_matmul(const struct ir_graph *g, const struct ir_op *op,
         return ir_error(g, op, IR_NONE,
                         "inner dims differ: A %s has K = %lld, B %s has "
                         "K = %lld",
-                        ir_shape_format(g, a, sa, sizeof(sa)),
-                        (long long)pl->k,
-                        ir_shape_format(g, b, sb, sizeof(sb)),
-                        (long long)kb);
+                        ir_shape_format(g, a, sa, sizeof(sa)), (long long)pl->k,
+                        ir_shape_format(g, b, sb, sizeof(sb)), (long long)kb);
     }
 
     int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
@@ -220,8 +215,7 @@ plan_gemm(const struct ir_graph *g, const struct ir_op *op,
     const struct ir_shape *cs = &c->shape;
     int64_t cm = cs->rank >= 2 ? cs->dim[cs->rank - 2] : 1;
     int64_t cn = cs->rank >= 1 ? cs->dim[cs->rank - 1] : 1;
-    if (cs->rank > 2 || (cm != 1 && cm != pl->m) ||
-        (cn != 1 && cn != pl->n)) {
+    if (cs->rank > 2 || (cm != 1 && cm != pl->m) || (cn != 1 && cn != pl->n)) {
         char buf[160];
         return ir_error(g, op, op->operands[2],
                         "C %s cannot be broadcast to [%lld,%lld]",
@@ -240,8 +234,8 @@ gemm_infer(struct ir_graph *g, struct ir_op *op)
     if (check_product_dtypes(g, op, 3) != 0 || plan_gemm(g, op, &pl) != 0)
         return -1;
     enum ir_dtype t = pass_operand(g, op, 0)->dtype;
-    if (ir_dtype_is_int(t) && (ir_op_float(op, "alpha", 1) != 1 ||
-                               ir_op_float(op, "beta", 1) != 1))
+    if (ir_dtype_is_int(t) &&
+        (ir_op_float(op, "alpha", 1) != 1 || ir_op_float(op, "beta", 1) != 1))
         return ir_error(g, op, IR_NONE,
                         "alpha or beta other than 1 is not supported for "
                         "integer dtypes");
@@ -283,11 +277,11 @@ enum {
 /* An Einsum equation resolved against its operand shapes. */
 struct einsum_plan {
     int n_in;
-    int64_t size[MAX_LABELS];  /* -1 while the label is unused */
+    int64_t size[MAX_LABELS]; /* -1 while the label is unused */
     int64_t stride[MAX_EINSUM_INPUTS][MAX_LABELS];
-    int out[IR_MAX_RANK];      /* output labels in order */
+    int out[IR_MAX_RANK]; /* output labels in order */
     int n_out;
-    int order[MAX_LABELS];     /* output labels, then summed labels */
+    int order[MAX_LABELS]; /* output labels, then summed labels */
     int n_labels;
 };
 
@@ -314,9 +308,8 @@ label_letter(int l)
  * labels (the output term).  Returns the label count or -1.
  */
 static int
-parse_term(const struct ir_graph *g, const struct ir_op *op,
-           const char *s, size_t len, int rank, int max_ell, int *labels,
-           int *n_ell)
+parse_term(const struct ir_graph *g, const struct ir_op *op, const char *s,
+           size_t len, int rank, int max_ell, int *labels, int *n_ell)
 {
     int n = 0, letters = 0;
     bool ell = false;
@@ -328,28 +321,34 @@ parse_term(const struct ir_graph *g, const struct ir_op *op,
         int l = letter_label(s[i]);
         if (l >= 0) {
             if (n >= IR_MAX_RANK)
-                return ir_error(g, op, IR_NONE, "a term has more than %d "
-                                "labels", IR_MAX_RANK);
+                return ir_error(g, op, IR_NONE,
+                                "a term has more than %d "
+                                "labels",
+                                IR_MAX_RANK);
             labels[n++] = l;
             continue;
         }
-        if (s[i] != '.' || i + 2 >= len || s[i + 1] != '.' ||
-            s[i + 2] != '.' || ell)
-            return ir_error(g, op, IR_NONE, "equation term '%.*s' is "
+        if (s[i] != '.' || i + 2 >= len || s[i + 1] != '.' || s[i + 2] != '.' ||
+            ell)
+            return ir_error(g, op, IR_NONE,
+                            "equation term '%.*s' is "
                             "invalid: use letters and at most one '...'",
                             (int)len, s);
         ell = true;
         i += 2;
         if (*n_ell < 0 || n + *n_ell > IR_MAX_RANK)
-            return ir_error(g, op, IR_NONE, "equation term '%.*s' does not "
-                            "match an input of rank %d", (int)len, s, rank);
+            return ir_error(g, op, IR_NONE,
+                            "equation term '%.*s' does not "
+                            "match an input of rank %d",
+                            (int)len, s, rank);
         for (int e = 0; e < *n_ell; e++)
             labels[n++] = LETTERS + max_ell - *n_ell + e;
     }
     if (!ell && rank >= 0 && letters != rank)
-        return ir_error(g, op, IR_NONE, "equation term '%.*s' has %d labels "
-                        "but the input has rank %d", (int)len, s, letters,
-                        rank);
+        return ir_error(g, op, IR_NONE,
+                        "equation term '%.*s' has %d labels "
+                        "but the input has rank %d",
+                        (int)len, s, letters, rank);
     if (!ell)
         *n_ell = 0;
     return n;
@@ -366,10 +365,13 @@ bind_label(const struct ir_graph *g, const struct ir_op *op,
     }
     if (d != 1 && d != pl->size[l]) {
         if (l < LETTERS)
-            return ir_error(g, op, IR_NONE, "label '%c' has sizes %lld and "
-                            "%lld", label_letter(l), (long long)pl->size[l],
+            return ir_error(g, op, IR_NONE,
+                            "label '%c' has sizes %lld and "
+                            "%lld",
+                            label_letter(l), (long long)pl->size[l],
                             (long long)d);
-        return ir_error(g, op, IR_NONE, "the dims under '...' cannot be "
+        return ir_error(g, op, IR_NONE,
+                        "the dims under '...' cannot be "
                         "broadcast: sizes %lld and %lld",
                         (long long)pl->size[l], (long long)d);
     }
@@ -379,8 +381,8 @@ bind_label(const struct ir_graph *g, const struct ir_op *op,
 /* Parse the explicit output term, or build the implicit one. */
 static int
 plan_einsum_output(const struct ir_graph *g, const struct ir_op *op,
-                   struct einsum_plan *pl, const char *arrow,
-                   const int *count, int max_ell)
+                   struct einsum_plan *pl, const char *arrow, const int *count,
+                   int max_ell)
 {
     if (arrow) {
         const char *s = arrow + 2;
@@ -392,12 +394,16 @@ plan_einsum_output(const struct ir_graph *g, const struct ir_op *op,
         for (int i = 0; i < n; i++) {
             int l = pl->out[i];
             if (l < LETTERS && !count[l])
-                return ir_error(g, op, IR_NONE, "output label '%c' is in "
-                                "no input", label_letter(l));
+                return ir_error(g, op, IR_NONE,
+                                "output label '%c' is in "
+                                "no input",
+                                label_letter(l));
             for (int j = 0; j < i; j++)
                 if (pl->out[j] == l)
-                    return ir_error(g, op, IR_NONE, "output label '%c' "
-                                    "repeats", label_letter(l));
+                    return ir_error(g, op, IR_NONE,
+                                    "output label '%c' "
+                                    "repeats",
+                                    label_letter(l));
         }
         return 0;
     }
@@ -409,8 +415,10 @@ plan_einsum_output(const struct ir_graph *g, const struct ir_op *op,
         if (count[l] != 1)
             continue;
         if (pl->n_out >= IR_MAX_RANK)
-            return ir_error(g, op, IR_NONE, "the output has more than %d "
-                            "dims", IR_MAX_RANK);
+            return ir_error(g, op, IR_NONE,
+                            "the output has more than %d "
+                            "dims",
+                            IR_MAX_RANK);
         pl->out[pl->n_out++] = l;
     }
     return 0;
@@ -435,8 +443,10 @@ plan_einsum(const struct ir_graph *g, const struct ir_op *op,
             buf[len++] = *c;
     buf[len] = 0;
     if (op->n_operands > MAX_EINSUM_INPUTS)
-        return ir_error(g, op, IR_NONE, "more than %d inputs are not "
-                        "supported", MAX_EINSUM_INPUTS);
+        return ir_error(g, op, IR_NONE,
+                        "more than %d inputs are not "
+                        "supported",
+                        MAX_EINSUM_INPUTS);
 
     memset(pl, 0, sizeof(*pl));
     for (int l = 0; l < MAX_LABELS; l++)
@@ -453,13 +463,14 @@ plan_einsum(const struct ir_graph *g, const struct ir_op *op,
             const char *end = memchr(t, ',', lhs_len - (size_t)(t - buf));
             size_t tl = end ? (size_t)(end - t) : lhs_len - (size_t)(t - buf);
             if ((i + 1 < pl->n_in) != (end != NULL))
-                return ir_error(g, op, IR_NONE, "equation '%s' has a "
+                return ir_error(g, op, IR_NONE,
+                                "equation '%s' has a "
                                 "different number of terms than the %d "
-                                "inputs", eq, pl->n_in);
+                                "inputs",
+                                eq, pl->n_in);
             const struct ir_shape *s = &pass_operand(g, op, i)->shape;
             int n_ell;
-            int n = parse_term(g, op, t, tl, s->rank, max_ell, labels,
-                               &n_ell);
+            int n = parse_term(g, op, t, tl, s->rank, max_ell, labels, &n_ell);
             if (n < 0)
                 return -1;
             if (pass == 0 && n_ell > max_ell)
@@ -505,16 +516,14 @@ einsum_infer(struct ir_graph *g, struct ir_op *op)
         if (!pass_operand(g, op, i))
             return ir_error(g, op, IR_NONE, "input %d is omitted", i);
     enum ir_dtype t = pass_operand(g, op, 0)->dtype;
-    if (t == IR_DTYPE_BOOL || t == IR_DTYPE_FLOAT16 ||
-        t == IR_DTYPE_BFLOAT16 || ir_dtype_size(t) == 0 ||
-        t == IR_DTYPE_STRING)
+    if (t == IR_DTYPE_BOOL || t == IR_DTYPE_FLOAT16 || t == IR_DTYPE_BFLOAT16 ||
+        ir_dtype_size(t) == 0 || t == IR_DTYPE_STRING)
         return ir_error(g, op, op->operands[0], "dtype %s is not supported",
                         ir_dtype_name(t));
     for (int i = 1; i < op->n_operands; i++)
         if (pass_operand(g, op, i)->dtype != t)
             return ir_error(g, op, op->operands[i],
-                            "input %d has a different dtype than input 0",
-                            i);
+                            "input %d has a different dtype than input 0", i);
     if (plan_einsum(g, op, &pl) != 0)
         return -1;
     int64_t dims[IR_MAX_RANK];
@@ -546,8 +555,8 @@ einsum_encode(const struct ir_graph *g, const struct ir_op *op,
 /* ---- the table ---- */
 
 #define KERNEL(fn) .kernel_name = #fn, .kernel = fn
-#define REDUCE(k)                                                           \
-    {IR_OP_##k, pass_math_reduce_infer, pass_math_reduce_encode,            \
+#define REDUCE(k)                                                              \
+    {IR_OP_##k, pass_math_reduce_infer, pass_math_reduce_encode,               \
      KERNEL(rt_kernel_reduce)}
 
 const struct pass_op_impl pass_ops_math[] = {

@@ -11,8 +11,7 @@ int pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
 int pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_layer_norm_encode(const struct ir_graph *g,
-                                const struct ir_op *op,
-                                struct pass_params *p);
+                                const struct ir_op *op, struct pass_params *p);
 int pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
@@ -40,7 +39,8 @@ check_float(const struct ir_graph *g, const struct ir_op *op, int i)
     if (t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE)
         return ir_error(g, op, op->operands[i],
                         "dtype %s is not supported (float32 and float64 "
-                        "are)", ir_dtype_name(t));
+                        "are)",
+                        ir_dtype_name(t));
     return 0;
 }
 
@@ -51,8 +51,8 @@ check_float(const struct ir_graph *g, const struct ir_op *op, int i)
  * the input is flattened to 2-D at axis and each row normalised.
  */
 static int
-softmax_view(const struct ir_graph *g, const struct ir_op *op,
-             int64_t *outer, int64_t *n, int64_t *inner)
+softmax_view(const struct ir_graph *g, const struct ir_op *op, int64_t *outer,
+             int64_t *n, int64_t *inner)
 {
     const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
     int axis;
@@ -117,15 +117,15 @@ layer_norm_step(const struct ir_graph *g, const struct ir_op *op, int i,
     char buf[160];
     return ir_error(g, op, op->operands[i],
                     "input %d %s must have the %lld normalised elements or "
-                    "one; broadcasting it otherwise is not supported", i,
-                    ir_shape_format(g, &v->shape, buf, sizeof(buf)),
+                    "one; broadcasting it otherwise is not supported",
+                    i, ir_shape_format(g, &v->shape, buf, sizeof(buf)),
                     (long long)n);
 }
 
 /* LayerNormalization (opset 17) normalises dims [axis, rank) of X. */
 static int
-layer_norm_view(const struct ir_graph *g, const struct ir_op *op,
-                int *axis, int64_t *rows, int64_t *n)
+layer_norm_view(const struct ir_graph *g, const struct ir_op *op, int *axis,
+                int64_t *rows, int64_t *n)
 {
     const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
     int64_t inner;
@@ -151,8 +151,7 @@ pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op)
         if (v->dtype != x->dtype)
             return ir_error(g, op, op->operands[i],
                             "input %d has dtype %s but X has %s", i,
-                            ir_dtype_name(v->dtype),
-                            ir_dtype_name(x->dtype));
+                            ir_dtype_name(v->dtype), ir_dtype_name(x->dtype));
         if (layer_norm_step(g, op, i, n, &step) != 0)
             return -1;
     }
@@ -184,8 +183,7 @@ pass_math_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
     if (layer_norm_view(g, op, &axis, &rows, &n) != 0 ||
         layer_norm_step(g, op, 1, n, &scale_step) != 0)
         return -1;
-    if (pass_operand(g, op, 2) &&
-        layer_norm_step(g, op, 2, n, &bias_step) != 0)
+    if (pass_operand(g, op, 2) && layer_norm_step(g, op, 2, n, &bias_step) != 0)
         return -1;
     pass_params_int(p, rows);
     pass_params_int(p, n);
@@ -207,9 +205,8 @@ pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op)
 {
     const struct ir_value *x = pass_operand(g, op, 0);
     enum ir_dtype t = x->dtype;
-    if (t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE &&
-        t != IR_DTYPE_INT32 && t != IR_DTYPE_INT64 &&
-        t != IR_DTYPE_UINT32 && t != IR_DTYPE_UINT64)
+    if (t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE && t != IR_DTYPE_INT32 &&
+        t != IR_DTYPE_INT64 && t != IR_DTYPE_UINT32 && t != IR_DTYPE_UINT64)
         return ir_error(g, op, op->operands[0],
                         "dtype %s is not supported (float32, float64, "
                         "int32, int64, uint32 and uint64 are)",

@@ -22,12 +22,12 @@ static int
 check_numeric(const struct ir_graph *g, const struct ir_op *op)
 {
     enum ir_dtype t = pass_operand(g, op, 0)->dtype;
-    if (t == IR_DTYPE_BOOL || t == IR_DTYPE_FLOAT16 ||
-        t == IR_DTYPE_BFLOAT16 || t == IR_DTYPE_STRING ||
-        ir_dtype_size(t) == 0)
+    if (t == IR_DTYPE_BOOL || t == IR_DTYPE_FLOAT16 || t == IR_DTYPE_BFLOAT16 ||
+        t == IR_DTYPE_STRING || ir_dtype_size(t) == 0)
         return ir_error(g, op, op->operands[0],
                         "dtype %s is not supported (float32, float64 and "
-                        "the integer dtypes are)", ir_dtype_name(t));
+                        "the integer dtypes are)",
+                        ir_dtype_name(t));
     return 0;
 }
 
@@ -70,8 +70,8 @@ reduced_dims(const struct ir_graph *g, const struct ir_op *op,
         if (pass_axis(g, op, axes[i], rank, &axis) != 0)
             return -1;
         if (reduced[axis])
-            return ir_error(g, op, op->operands[1],
-                            "axis %lld appears twice", (long long)axes[i]);
+            return ir_error(g, op, op->operands[1], "axis %lld appears twice",
+                            (long long)axes[i]);
         reduced[axis] = true;
     }
     return 0;
@@ -102,16 +102,26 @@ static int
 reduce_op(enum ir_op_kind kind)
 {
     switch (kind) {
-    case IR_OP_REDUCE_MEAN: return RT_REDUCE_MEAN;
-    case IR_OP_REDUCE_PROD: return RT_REDUCE_PROD;
-    case IR_OP_REDUCE_MAX: return RT_REDUCE_MAX;
-    case IR_OP_REDUCE_MIN: return RT_REDUCE_MIN;
-    case IR_OP_REDUCE_L1: return RT_REDUCE_L1;
-    case IR_OP_REDUCE_L2: return RT_REDUCE_L2;
-    case IR_OP_REDUCE_SUM_SQUARE: return RT_REDUCE_SUM_SQUARE;
-    case IR_OP_REDUCE_LOG_SUM: return RT_REDUCE_LOG_SUM;
-    case IR_OP_REDUCE_LOG_SUM_EXP: return RT_REDUCE_LOG_SUM_EXP;
-    default: return RT_REDUCE_SUM;
+    case IR_OP_REDUCE_MEAN:
+        return RT_REDUCE_MEAN;
+    case IR_OP_REDUCE_PROD:
+        return RT_REDUCE_PROD;
+    case IR_OP_REDUCE_MAX:
+        return RT_REDUCE_MAX;
+    case IR_OP_REDUCE_MIN:
+        return RT_REDUCE_MIN;
+    case IR_OP_REDUCE_L1:
+        return RT_REDUCE_L1;
+    case IR_OP_REDUCE_L2:
+        return RT_REDUCE_L2;
+    case IR_OP_REDUCE_SUM_SQUARE:
+        return RT_REDUCE_SUM_SQUARE;
+    case IR_OP_REDUCE_LOG_SUM:
+        return RT_REDUCE_LOG_SUM;
+    case IR_OP_REDUCE_LOG_SUM_EXP:
+        return RT_REDUCE_LOG_SUM_EXP;
+    default:
+        return RT_REDUCE_SUM;
     }
 }
 

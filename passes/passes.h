@@ -78,8 +78,8 @@ bool pass_operand_is_const(const struct ir_graph *g, const struct ir_op *op,
 int pass_operand_ints(const struct ir_graph *g, const struct ir_op *op, int i,
                       int64_t *out, int max, int *n);
 /* Read constant scalar operand i as a double (any numeric dtype). */
-int pass_operand_scalar(const struct ir_graph *g, const struct ir_op *op,
-                        int i, double *out);
+int pass_operand_scalar(const struct ir_graph *g, const struct ir_op *op, int i,
+                        double *out);
 /* Set result i's dtype and static shape. */
 void pass_set_result(struct ir_graph *g, struct ir_op *op, int i,
                      enum ir_dtype dtype, const struct ir_shape *shape);
@@ -94,7 +94,7 @@ int pass_broadcast(const struct ir_graph *g, const struct ir_op *op,
 /* ---- manager.c: the pass manager ---- */
 
 struct pass_options {
-    const char **disabled;  /* pass names to skip */
+    const char **disabled; /* pass names to skip */
     int n_disabled;
     const char **print_before;
     int n_print_before;
@@ -104,8 +104,8 @@ struct pass_options {
     bool verify_each;
     bool time_passes;
     bool stats;
-    bool explain;          /* fusion passes print a remark per candidate */
-    FILE *dump;            /* where dumps go; stderr by default */
+    bool explain; /* fusion passes print a remark per candidate */
+    FILE *dump;   /* where dumps go; stderr by default */
 };
 
 struct pass_stat {
@@ -157,15 +157,15 @@ int pass_bind_input_shape(struct ir_graph *g, const char *name, int rank,
 
 /* ---- the passes ---- */
 
-extern const struct pass pass_infer; /* infer.c */
-extern const struct pass pass_dce;   /* dce.c */
-extern const struct pass pass_canonicalize;  /* canonicalize.c */
-extern const struct pass pass_cse;           /* cse.c */
-extern const struct pass pass_fuse_norm;     /* fuse_norm.c */
-extern const struct pass pass_fuse_gelu;     /* fuse_gelu.c */
+extern const struct pass pass_infer;          /* infer.c */
+extern const struct pass pass_dce;            /* dce.c */
+extern const struct pass pass_canonicalize;   /* canonicalize.c */
+extern const struct pass pass_cse;            /* cse.c */
+extern const struct pass pass_fuse_norm;      /* fuse_norm.c */
+extern const struct pass pass_fuse_gelu;      /* fuse_gelu.c */
 extern const struct pass pass_fuse_attention; /* fuse_attention.c */
-extern const struct pass pass_fuse_matmul;   /* fuse_matmul.c */
-extern const struct pass pass_layout;        /* layout.c */
+extern const struct pass pass_fuse_matmul;    /* fuse_matmul.c */
+extern const struct pass pass_layout;         /* layout.c */
 
 /* ---- layout.c: GEMM weight layout ---- */
 

@@ -61,8 +61,8 @@ split_items(struct rt_ctx *ctx, int64_t n, int64_t item_size,
     struct split_job job = {fn, arg, n, RT_EW_CHUNK / item_size};
     if (job.chunk < 1)
         job.chunk = 1;
-    rt_parallel_for(ctx->pool, (n + job.chunk - 1) / job.chunk,
-                    split_run_chunk, &job);
+    rt_parallel_for(ctx->pool, (n + job.chunk - 1) / job.chunk, split_run_chunk,
+                    &job);
 }
 
 void
@@ -97,8 +97,8 @@ struct plan {
 /* Fill p for output y; returns -1 if an input does not broadcast to y. */
 static int
 plan_init(struct plan *p, const struct rt_desc *y, void *out,
-          const struct rt_desc *const *ins, const void *const *bufs,
-          int n_in, loop_fn fn, const void *args)
+          const struct rt_desc *const *ins, const void *const *bufs, int n_in,
+          loop_fn fn, const void *args)
 {
     memset(p, 0, sizeof(*p));
     p->n_in = n_in;
@@ -161,8 +161,7 @@ plan_init(struct plan *p, const struct rt_desc *y, void *out,
 
 /* Run rows [r0, r1) of the plan, columns [c0, c1) of each. */
 static void
-plan_run(const struct plan *p, int64_t r0, int64_t r1, int64_t c0,
-         int64_t c1)
+plan_run(const struct plan *p, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
 {
     int64_t idx[RT_MAX_RANK] = {0};
     int64_t off[MAX_IN] = {0};
@@ -177,8 +176,8 @@ plan_run(const struct plan *p, int64_t r0, int64_t r1, int64_t c0,
     for (int64_t r = r0; r < r1; r++) {
         const void *in[MAX_IN] = {0};
         for (int k = 0; k < p->n_in; k++)
-            in[k] = p->in[k] +
-                    (size_t)(off[k] + c0 * p->step[k]) * p->in_size[k];
+            in[k] =
+                p->in[k] + (size_t)(off[k] + c0 * p->step[k]) * p->in_size[k];
         char *out = p->out + (size_t)(r * p->inner + c0) * p->out_size;
         p->fn(in, p->step, out, c1 - c0, p->args);
 
@@ -222,59 +221,57 @@ plan_exec(struct rt_ctx *ctx, struct plan *p)
 
 /* ---- loop templates ---- */
 
-
 /*
  * Define loop `name` computing y = EXPR from elements a (type TA) and b
  * (type TB).  Each stride pattern gets its own loop so that the compiler
  * vectorises the common ones.  The pointers are not restrict because the
  * variadic folds update their output in place.
  */
-#define DEF_BINARY(name, TA, TB, TY, EXPR)                                  \
-    static void                                                             \
-    name(const void *const *in, const int *step, void *out, int64_t n,      \
-         const void *args)                                                  \
-    {                                                                       \
-        const TA *pa = in[0];                                               \
-        const TB *pb = in[1];                                               \
-        TY *y = out;                                                        \
-        (void)args;                                                         \
-        if (step[0] && step[1]) {                                           \
-            for (int64_t i = 0; i < n; i++) {                               \
-                TA a = pa[i];                                               \
-                TB b = pb[i];                                               \
-                y[i] = (TY)(EXPR);                                          \
-            }                                                               \
-        } else if (step[0]) {                                               \
-            TB b = pb[0];                                                   \
-            for (int64_t i = 0; i < n; i++) {                               \
-                TA a = pa[i];                                               \
-                y[i] = (TY)(EXPR);                                          \
-            }                                                               \
-        } else if (step[1]) {                                               \
-            TA a = pa[0];                                                   \
-            for (int64_t i = 0; i < n; i++) {                               \
-                TB b = pb[i];                                               \
-                y[i] = (TY)(EXPR);                                          \
-            }                                                               \
-        } else {                                                            \
-            TA a = pa[0];                                                   \
-            TB b = pb[0];                                                   \
-            TY v = (TY)(EXPR);                                              \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = v;                                                   \
-        }                                                                   \
+#define DEF_BINARY(name, TA, TB, TY, EXPR)                                     \
+    static void name(const void *const *in, const int *step, void *out,        \
+                     int64_t n, const void *args)                              \
+    {                                                                          \
+        const TA *pa = in[0];                                                  \
+        const TB *pb = in[1];                                                  \
+        TY *y = out;                                                           \
+        (void)args;                                                            \
+        if (step[0] && step[1]) {                                              \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                TA a = pa[i];                                                  \
+                TB b = pb[i];                                                  \
+                y[i] = (TY)(EXPR);                                             \
+            }                                                                  \
+        } else if (step[0]) {                                                  \
+            TB b = pb[0];                                                      \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                TA a = pa[i];                                                  \
+                y[i] = (TY)(EXPR);                                             \
+            }                                                                  \
+        } else if (step[1]) {                                                  \
+            TA a = pa[0];                                                      \
+            for (int64_t i = 0; i < n; i++) {                                  \
+                TB b = pb[i];                                                  \
+                y[i] = (TY)(EXPR);                                             \
+            }                                                                  \
+        } else {                                                               \
+            TA a = pa[0];                                                      \
+            TB b = pb[0];                                                      \
+            TY v = (TY)(EXPR);                                                 \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = v;                                                      \
+        }                                                                      \
     }
 
 /* Binary ops whose output type is the input type. */
-#define DEF_SAME(op, s, T, U, DT, LO, HI, EXPR)                             \
+#define DEF_SAME(op, s, T, U, DT, LO, HI, EXPR)                                \
     DEF_BINARY(op##_##s, T, T, T, EXPR)
 
-#define DEF_ADD(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI,  \
-                                                  (U)a + (U)b)
-#define DEF_SUB(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI,  \
-                                                  (U)a - (U)b)
-#define DEF_MUL(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI,  \
-                                                  (U)a * (U)b)
+#define DEF_ADD(op, s, T, U, DT, LO, HI)                                       \
+    DEF_SAME(op, s, T, U, DT, LO, HI, (U)a + (U)b)
+#define DEF_SUB(op, s, T, U, DT, LO, HI)                                       \
+    DEF_SAME(op, s, T, U, DT, LO, HI, (U)a - (U)b)
+#define DEF_MUL(op, s, T, U, DT, LO, HI)                                       \
+    DEF_SAME(op, s, T, U, DT, LO, HI, (U)a *(U)b)
 RT_EW_NUM(DEF_ADD, add)
 RT_EW_NUM(DEF_SUB, sub)
 RT_EW_NUM(DEF_MUL, mul)
@@ -284,10 +281,10 @@ RT_EW_NUM(DEF_MUL, mul)
  * a zero divisor before it runs; MIN / -1 wraps to MIN instead of
  * trapping.
  */
-#define DEF_DIV_F(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-                                                    a / b)
-#define DEF_DIV_S(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    b == -1 ? (T)(0 - (U)a) : a / b)
+#define DEF_DIV_F(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, a / b)
+#define DEF_DIV_S(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, b == -1 ? (T)(0 - (U)a) : a / b)
 RT_EW_FLOAT(DEF_DIV_F, div)
 RT_EW_SINT(DEF_DIV_S, div)
 RT_EW_UINT(DEF_DIV_F, div)
@@ -311,25 +308,24 @@ pymod_f32(float a, float b)
     return r;
 }
 
-#define DEF_MOD_HELPER(op, s, T, U, DT, LO, HI)                             \
-    static inline T                                                         \
-    pymod_##s(T a, T b)                                                     \
-    {                                                                       \
-        if (b == -1)                                                        \
-            return 0;                                                       \
-        T r = (T)(a % b);                                                   \
-        if (r != 0 && (r < 0) != (b < 0))                                   \
-            r = (T)(r + b);                                                 \
-        return r;                                                           \
+#define DEF_MOD_HELPER(op, s, T, U, DT, LO, HI)                                \
+    static inline T pymod_##s(T a, T b)                                        \
+    {                                                                          \
+        if (b == -1)                                                           \
+            return 0;                                                          \
+        T r = (T)(a % b);                                                      \
+        if (r != 0 && (r < 0) != (b < 0))                                      \
+            r = (T)(r + b);                                                    \
+        return r;                                                              \
     }
 RT_EW_SINT(DEF_MOD_HELPER, unused)
 
-#define DEF_MOD_CALL(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, \
-                                                       HI, pymod_##s(a, b))
-#define DEF_MOD_U(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-                                                    a % b)
-#define DEF_FMOD_S(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO,   \
-    HI, b == -1 ? 0 : a % b)
+#define DEF_MOD_CALL(op, s, T, U, DT, LO, HI)                                  \
+    DEF_SAME(op, s, T, U, DT, LO, HI, pymod_##s(a, b))
+#define DEF_MOD_U(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, a % b)
+#define DEF_FMOD_S(op, s, T, U, DT, LO, HI)                                    \
+    DEF_SAME(op, s, T, U, DT, LO, HI, b == -1 ? 0 : a % b)
 RT_EW_FLOAT(DEF_MOD_CALL, mod)
 RT_EW_SINT(DEF_MOD_CALL, mod)
 RT_EW_UINT(DEF_MOD_U, mod)
@@ -339,29 +335,29 @@ RT_EW_SINT(DEF_FMOD_S, fmod)
 RT_EW_UINT(DEF_MOD_U, fmod)
 
 /* Max and Min propagate NaN from either side, as numpy.maximum does. */
-#define DEF_MAX_F(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    (a != a || a > b) ? a : b)
-#define DEF_MIN_F(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    (a != a || a < b) ? a : b)
-#define DEF_MAX_I(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    a > b ? a : b)
-#define DEF_MIN_I(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    a < b ? a : b)
+#define DEF_MAX_F(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, (a != a || a > b) ? a : b)
+#define DEF_MIN_F(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, (a != a || a < b) ? a : b)
+#define DEF_MAX_I(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, a > b ? a : b)
+#define DEF_MIN_I(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, a < b ? a : b)
 RT_EW_FLOAT(DEF_MAX_F, max)
 RT_EW_FLOAT(DEF_MIN_F, min)
 RT_EW_INT(DEF_MAX_I, max)
 RT_EW_INT(DEF_MIN_I, min)
 
 /* PRelu: x if x >= 0, else slope * x.  Unsigned x is never negative. */
-#define DEF_PRELU(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI, \
-    a < 0 ? (U)a * (U)b : (U)a)
-#define DEF_PRELU_U(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO,  \
-                                                      HI, ((void)b, a))
+#define DEF_PRELU(op, s, T, U, DT, LO, HI)                                     \
+    DEF_SAME(op, s, T, U, DT, LO, HI, a < 0 ? (U)a * (U)b : (U)a)
+#define DEF_PRELU_U(op, s, T, U, DT, LO, HI)                                   \
+    DEF_SAME(op, s, T, U, DT, LO, HI, ((void)b, a))
 RT_EW_SIGNED(DEF_PRELU, prelu)
 RT_EW_UINT(DEF_PRELU_U, prelu)
 
 /* Comparisons give bool; every comparison with NaN is false. */
-#define DEF_CMP(op, s, T, U, DT, LO, HI, OPER)                              \
+#define DEF_CMP(op, s, T, U, DT, LO, HI, OPER)                                 \
     DEF_BINARY(op##_##s, T, T, uint8_t, a OPER b)
 #define DEF_EQ(op, s, T, U, DT, LO, HI) DEF_CMP(op, s, T, U, DT, LO, HI, ==)
 #define DEF_GT(op, s, T, U, DT, LO, HI) DEF_CMP(op, s, T, U, DT, LO, HI, >)
@@ -380,10 +376,10 @@ DEF_BINARY(or_b8, uint8_t, uint8_t, uint8_t, (a != 0) | (b != 0))
 DEF_BINARY(xor_b8, uint8_t, uint8_t, uint8_t, (a != 0) ^ (b != 0))
 
 /* Shifting by the bit width or more gives 0, as numpy does. */
-#define DEF_SHL(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI,  \
-    b >= 8 * sizeof(T) ? 0 : (U)a << b)
-#define DEF_SHR(op, s, T, U, DT, LO, HI) DEF_SAME(op, s, T, U, DT, LO, HI,  \
-    b >= 8 * sizeof(T) ? 0 : (U)a >> b)
+#define DEF_SHL(op, s, T, U, DT, LO, HI)                                       \
+    DEF_SAME(op, s, T, U, DT, LO, HI, b >= 8 * sizeof(T) ? 0 : (U)a << b)
+#define DEF_SHR(op, s, T, U, DT, LO, HI)                                       \
+    DEF_SAME(op, s, T, U, DT, LO, HI, b >= 8 * sizeof(T) ? 0 : (U)a >> b)
 RT_EW_UINT(DEF_SHL, shl)
 RT_EW_UINT(DEF_SHR, shr)
 
@@ -442,17 +438,28 @@ static double
 load_f64(const void *p, int64_t i, int32_t dtype)
 {
     switch (dtype) {
-    case RT_FLOAT: return ((const float *)p)[i];
-    case RT_DOUBLE: return ((const double *)p)[i];
-    case RT_INT8: return ((const int8_t *)p)[i];
-    case RT_INT16: return ((const int16_t *)p)[i];
-    case RT_INT32: return ((const int32_t *)p)[i];
-    case RT_INT64: return (double)((const int64_t *)p)[i];
-    case RT_UINT8: return ((const uint8_t *)p)[i];
-    case RT_UINT16: return ((const uint16_t *)p)[i];
-    case RT_UINT32: return ((const uint32_t *)p)[i];
-    case RT_UINT64: return (double)((const uint64_t *)p)[i];
-    default: return 0;
+    case RT_FLOAT:
+        return ((const float *)p)[i];
+    case RT_DOUBLE:
+        return ((const double *)p)[i];
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_INT64:
+        return (double)((const int64_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_UINT64:
+        return (double)((const uint64_t *)p)[i];
+    default:
+        return 0;
     }
 }
 
@@ -460,15 +467,24 @@ static int64_t
 load_i64(const void *p, int64_t i, int32_t dtype)
 {
     switch (dtype) {
-    case RT_INT8: return ((const int8_t *)p)[i];
-    case RT_INT16: return ((const int16_t *)p)[i];
-    case RT_INT32: return ((const int32_t *)p)[i];
-    case RT_INT64: return ((const int64_t *)p)[i];
-    case RT_UINT8: return ((const uint8_t *)p)[i];
-    case RT_UINT16: return ((const uint16_t *)p)[i];
-    case RT_UINT32: return ((const uint32_t *)p)[i];
-    case RT_UINT64: return (int64_t)((const uint64_t *)p)[i];
-    default: return 0;
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_INT64:
+        return ((const int64_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_UINT64:
+        return (int64_t)((const uint64_t *)p)[i];
+    default:
+        return 0;
     }
 }
 
@@ -488,23 +504,22 @@ DEF_BINARY(pow_i64, int64_t, int64_t, int64_t, ipow(a, b))
  * base is raised in double precision; an integer base with an integer
  * exponent stays exact (modulo wrapping).
  */
-#define DEF_POW_MIXED(s, T, FROM_DOUBLE)                                    \
-    static void                                                             \
-    pow_mixed_##s(const void *const *in, const int *step, void *out,        \
-                  int64_t n, const void *args)                              \
-    {                                                                       \
-        const T *a = in[0];                                                 \
-        T *y = out;                                                         \
-        int32_t et = ((const struct loop_args *)args)->exp_dtype;           \
-        bool int_base = !dtype_is_float(s##_dtype);                         \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            T x = a[i * step[0]];                                           \
-            int64_t j = i * step[1];                                        \
-            if (int_base && !dtype_is_float(et))                            \
-                y[i] = (T)ipow((int64_t)x, load_i64(in[1], j, et));         \
-            else                                                            \
-                y[i] = FROM_DOUBLE(pow((double)x, load_f64(in[1], j, et))); \
-        }                                                                   \
+#define DEF_POW_MIXED(s, T, FROM_DOUBLE)                                       \
+    static void pow_mixed_##s(const void *const *in, const int *step,          \
+                              void *out, int64_t n, const void *args)          \
+    {                                                                          \
+        const T *a = in[0];                                                    \
+        T *y = out;                                                            \
+        int32_t et = ((const struct loop_args *)args)->exp_dtype;              \
+        bool int_base = !dtype_is_float(s##_dtype);                            \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            T x = a[i * step[0]];                                              \
+            int64_t j = i * step[1];                                           \
+            if (int_base && !dtype_is_float(et))                               \
+                y[i] = (T)ipow((int64_t)x, load_i64(in[1], j, et));            \
+            else                                                               \
+                y[i] = FROM_DOUBLE(pow((double)x, load_f64(in[1], j, et)));    \
+        }                                                                      \
     }
 enum {
     f32_dtype = RT_FLOAT,
@@ -528,8 +543,10 @@ static const loop_fn binary_loops[RT_EW_BINARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_SUB] = {RT_EW_NUM(SLOT, sub)},
     [RT_EW_MUL] = {RT_EW_NUM(SLOT, mul)},
     [RT_EW_DIV] = {RT_EW_NUM(SLOT, div)},
-    [RT_EW_POW] = {[RT_FLOAT] = pow_f32, [RT_DOUBLE] = pow_f64,
-                   [RT_INT32] = pow_i32, [RT_INT64] = pow_i64},
+    [RT_EW_POW] = {[RT_FLOAT] = pow_f32,
+                   [RT_DOUBLE] = pow_f64,
+                   [RT_INT32] = pow_i32,
+                   [RT_INT64] = pow_i64},
     [RT_EW_MOD] = {RT_EW_NUM(SLOT, mod)},
     [RT_EW_FMOD] = {RT_EW_NUM(SLOT, fmod)},
     [RT_EW_PRELU] = {RT_EW_NUM(SLOT, prelu)},
@@ -550,29 +567,27 @@ static const loop_fn binary_loops[RT_EW_BINARY_COUNT][RT_BFLOAT16 + 1] = {
 static loop_fn
 binary_loop(int64_t op, int32_t dtype)
 {
-    if (op < 0 || op >= RT_EW_BINARY_COUNT || dtype < 0 ||
-        dtype > RT_BFLOAT16)
+    if (op < 0 || op >= RT_EW_BINARY_COUNT || dtype < 0 || dtype > RT_BFLOAT16)
         return NULL;
     return binary_loops[op][dtype];
 }
 
 /* ---- copies with broadcasting ---- */
 
-#define DEF_COPY(s, T)                                                      \
-    static void                                                             \
-    copy_##s(const void *const *in, const int *step, void *out, int64_t n,  \
-             const void *args)                                              \
-    {                                                                       \
-        const T *x = in[0];                                                 \
-        T *y = out;                                                         \
-        (void)args;                                                         \
-        if (step[0]) {                                                      \
-            memcpy(y, x, (size_t)n * sizeof(T));                            \
-        } else {                                                            \
-            T v = x[0];                                                     \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = v;                                                   \
-        }                                                                   \
+#define DEF_COPY(s, T)                                                         \
+    static void copy_##s(const void *const *in, const int *step, void *out,    \
+                         int64_t n, const void *args)                          \
+    {                                                                          \
+        const T *x = in[0];                                                    \
+        T *y = out;                                                            \
+        (void)args;                                                            \
+        if (step[0]) {                                                         \
+            memcpy(y, x, (size_t)n * sizeof(T));                               \
+        } else {                                                               \
+            T v = x[0];                                                        \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = v;                                                      \
+        }                                                                      \
     }
 DEF_COPY(1, uint8_t)
 DEF_COPY(2, uint16_t)
@@ -583,11 +598,16 @@ static loop_fn
 copy_loop(size_t size)
 {
     switch (size) {
-    case 1: return copy_1;
-    case 2: return copy_2;
-    case 4: return copy_4;
-    case 8: return copy_8;
-    default: return NULL;
+    case 1:
+        return copy_1;
+    case 2:
+        return copy_2;
+    case 4:
+        return copy_4;
+    case 8:
+        return copy_8;
+    default:
+        return NULL;
     }
 }
 
@@ -669,11 +689,21 @@ rt_kernel_binary(struct rt_ctx *ctx, const struct rt_node *node,
     loop_fn fn = binary_loop(op, da->dtype);
     if (op == RT_EW_POW && da->dtype != db->dtype) {
         switch (da->dtype) {
-        case RT_FLOAT: fn = pow_mixed_f32; break;
-        case RT_DOUBLE: fn = pow_mixed_f64; break;
-        case RT_INT32: fn = pow_mixed_i32; break;
-        case RT_INT64: fn = pow_mixed_i64; break;
-        default: fn = NULL; break;
+        case RT_FLOAT:
+            fn = pow_mixed_f32;
+            break;
+        case RT_DOUBLE:
+            fn = pow_mixed_f64;
+            break;
+        case RT_INT32:
+            fn = pow_mixed_i32;
+            break;
+        case RT_INT64:
+            fn = pow_mixed_i64;
+            break;
+        default:
+            fn = NULL;
+            break;
         }
         if (!dtype_is_float(db->dtype) && !dtype_is_int(db->dtype))
             fn = NULL;
@@ -689,8 +719,7 @@ rt_kernel_binary(struct rt_ctx *ctx, const struct rt_node *node,
 
     bool divides = op == RT_EW_DIV || op == RT_EW_MOD || op == RT_EW_FMOD;
     if (divides && dtype_is_int(db->dtype) && has_zero(bufs[1], db))
-        return rt_fail(ctx, node, RT_ERR_RUNTIME,
-                       "integer division by zero");
+        return rt_fail(ctx, node, RT_ERR_RUNTIME, "integer division by zero");
 
     const struct rt_desc *ins[2] = {da, db};
     const void *in_bufs[2] = {bufs[0], bufs[1]};
@@ -753,8 +782,8 @@ rt_kernel_variadic(struct rt_ctx *ctx, const struct rt_node *node,
     for (int k = 0; k < n_in; k++)
         if (node->descs[k].dtype != dy->dtype)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
-                           "input %d has dtype %d, but the output has %d",
-                           k, (int)node->descs[k].dtype, (int)dy->dtype);
+                           "input %d has dtype %d, but the output has %d", k,
+                           (int)node->descs[k].dtype, (int)dy->dtype);
     if (rt_numel(dy) == 0)
         return RT_OK;
 
@@ -784,31 +813,30 @@ bad_shape:
 
 /* ---- rt_kernel_where ---- */
 
-#define DEF_WHERE(s, T)                                                     \
-    static void                                                             \
-    where_##s(const void *const *in, const int *step, void *out, int64_t n, \
-              const void *args)                                             \
-    {                                                                       \
-        const uint8_t *c = in[0];                                           \
-        const T *a = in[1];                                                 \
-        const T *b = in[2];                                                 \
-        T *y = out;                                                         \
-        (void)args;                                                         \
-        if (step[0] && step[1] && step[2]) {                                \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = c[i] ? a[i] : b[i];                                  \
-        } else if (step[0] && step[1]) {                                    \
-            T v = b[0];                                                     \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = c[i] ? a[i] : v;                                     \
-        } else if (step[0] && step[2]) {                                    \
-            T v = a[0];                                                     \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = c[i] ? v : b[i];                                     \
-        } else {                                                            \
-            for (int64_t i = 0; i < n; i++)                                 \
-                y[i] = c[i * step[0]] ? a[i * step[1]] : b[i * step[2]];    \
-        }                                                                   \
+#define DEF_WHERE(s, T)                                                        \
+    static void where_##s(const void *const *in, const int *step, void *out,   \
+                          int64_t n, const void *args)                         \
+    {                                                                          \
+        const uint8_t *c = in[0];                                              \
+        const T *a = in[1];                                                    \
+        const T *b = in[2];                                                    \
+        T *y = out;                                                            \
+        (void)args;                                                            \
+        if (step[0] && step[1] && step[2]) {                                   \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = c[i] ? a[i] : b[i];                                     \
+        } else if (step[0] && step[1]) {                                       \
+            T v = b[0];                                                        \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = c[i] ? a[i] : v;                                        \
+        } else if (step[0] && step[2]) {                                       \
+            T v = a[0];                                                        \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = c[i] ? v : b[i];                                        \
+        } else {                                                               \
+            for (int64_t i = 0; i < n; i++)                                    \
+                y[i] = c[i * step[0]] ? a[i * step[1]] : b[i * step[2]];       \
+        }                                                                      \
     }
 DEF_WHERE(1, uint8_t)
 DEF_WHERE(2, uint16_t)
@@ -830,11 +858,20 @@ rt_kernel_where(struct rt_ctx *ctx, const struct rt_node *node,
     const struct rt_desc *d = node->descs;
     loop_fn fn = NULL;
     switch (rt_dtype_size(d[3].dtype)) {
-    case 1: fn = where_1; break;
-    case 2: fn = where_2; break;
-    case 4: fn = where_4; break;
-    case 8: fn = where_8; break;
-    default: break;
+    case 1:
+        fn = where_1;
+        break;
+    case 2:
+        fn = where_2;
+        break;
+    case 4:
+        fn = where_4;
+        break;
+    case 8:
+        fn = where_8;
+        break;
+    default:
+        break;
     }
     if (!fn || d[0].dtype != RT_BOOL || d[1].dtype != d[3].dtype ||
         d[2].dtype != d[3].dtype)
@@ -862,19 +899,19 @@ struct clip_job {
 };
 
 /* Comparisons keep NaN; when lo > hi every element becomes hi. */
-#define DEF_CLIP(op, s, T, U, DT, LO, HI)                                   \
-    static void                                                             \
-    clip_##s(const struct clip_job *job, int64_t begin, int64_t end)        \
-    {                                                                       \
-        const T *restrict x = job->x;                                       \
-        T *restrict y = job->y;                                             \
-        T lo, hi;                                                           \
-        memcpy(&lo, job->lo, sizeof(lo));                                   \
-        memcpy(&hi, job->hi, sizeof(hi));                                   \
-        for (int64_t i = begin; i < end; i++) {                             \
-            T v = x[i] < lo ? lo : x[i];                                    \
-            y[i] = v > hi ? hi : v;                                         \
-        }                                                                   \
+#define DEF_CLIP(op, s, T, U, DT, LO, HI)                                      \
+    static void clip_##s(const struct clip_job *job, int64_t begin,            \
+                         int64_t end)                                          \
+    {                                                                          \
+        const T *restrict x = job->x;                                          \
+        T *restrict y = job->y;                                                \
+        T lo, hi;                                                              \
+        memcpy(&lo, job->lo, sizeof(lo));                                      \
+        memcpy(&hi, job->hi, sizeof(hi));                                      \
+        for (int64_t i = begin; i < end; i++) {                                \
+            T v = x[i] < lo ? lo : x[i];                                       \
+            y[i] = v > hi ? hi : v;                                            \
+        }                                                                      \
     }
 RT_EW_NUM(DEF_CLIP, unused)
 
@@ -883,23 +920,25 @@ clip_chunk(void *arg, int64_t begin, int64_t end)
 {
     const struct clip_job *job = arg;
     switch (job->dtype) {
-#define CLIP_CASE(op, s, T, U, DT, LO, HI)                                  \
-    case DT: clip_##s(job, begin, end); break;
-    RT_EW_NUM(CLIP_CASE, unused)
+#define CLIP_CASE(op, s, T, U, DT, LO, HI)                                     \
+    case DT:                                                                   \
+        clip_##s(job, begin, end);                                             \
+        break;
+        RT_EW_NUM(CLIP_CASE, unused)
 #undef CLIP_CASE
-    default: break;
+    default:
+        break;
     }
 }
 
 /* Copy bound buf (one element), or the extreme of the dtype if NULL. */
-#define DEF_CLIP_BOUND(op, s, T, U, DT, LO, HI)                             \
-    static void                                                             \
-    clip_bound_##s(const void *buf, bool low, void *out)                    \
-    {                                                                       \
-        T v = low ? (T)(LO) : (T)(HI);                                      \
-        if (buf)                                                            \
-            memcpy(&v, buf, sizeof(v));                                     \
-        memcpy(out, &v, sizeof(v));                                         \
+#define DEF_CLIP_BOUND(op, s, T, U, DT, LO, HI)                                \
+    static void clip_bound_##s(const void *buf, bool low, void *out)           \
+    {                                                                          \
+        T v = low ? (T)(LO) : (T)(HI);                                         \
+        if (buf)                                                               \
+            memcpy(&v, buf, sizeof(v));                                        \
+        memcpy(out, &v, sizeof(v));                                            \
     }
 RT_EW_NUM(DEF_CLIP_BOUND, unused)
 
@@ -931,18 +970,19 @@ rt_kernel_clip(struct rt_ctx *ctx, const struct rt_node *node,
         if (d->dtype != dtype || rt_numel(d) != 1)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
                            "Clip input %d must be one element of the "
-                           "input's dtype", k);
+                           "input's dtype",
+                           k);
         bound[k - 1] = bufs[k];
     }
 
     uint64_t lo = 0, hi = 0;
     switch (dtype) {
-#define BOUND_CASE(op, s, T, U, DT, LO, HI)                                 \
-    case DT:                                                                \
-        clip_bound_##s(bound[0], true, &lo);                                \
-        clip_bound_##s(bound[1], false, &hi);                               \
+#define BOUND_CASE(op, s, T, U, DT, LO, HI)                                    \
+    case DT:                                                                   \
+        clip_bound_##s(bound[0], true, &lo);                                   \
+        clip_bound_##s(bound[1], false, &hi);                                  \
         break;
-    RT_EW_NUM(BOUND_CASE, unused)
+        RT_EW_NUM(BOUND_CASE, unused)
 #undef BOUND_CASE
     default:
         return rt_fail(ctx, node, RT_ERR_ARGUMENT,
@@ -960,13 +1000,13 @@ static void
 fill_ones(void *p, int32_t dtype, int64_t n)
 {
     switch (dtype) {
-#define FILL_CASE(op, s, T, U, DT, LO, HI)                                  \
-    case DT:                                                                \
-        for (int64_t i = 0; i < n; i++)                                     \
-            ((T *)p)[i] = 1;                                                \
+#define FILL_CASE(op, s, T, U, DT, LO, HI)                                     \
+    case DT:                                                                   \
+        for (int64_t i = 0; i < n; i++)                                        \
+            ((T *)p)[i] = 1;                                                   \
         break;
-    RT_EW_NUM(FILL_CASE, unused)
-    RT_EW_BOOL(FILL_CASE, unused)
+        RT_EW_NUM(FILL_CASE, unused)
+        RT_EW_BOOL(FILL_CASE, unused)
 #undef FILL_CASE
     case RT_FLOAT16:
         for (int64_t i = 0; i < n; i++)
@@ -986,10 +1026,14 @@ static bool
 float_is_zero(const void *p, int32_t dtype)
 {
     switch (rt_dtype_size(dtype)) {
-    case 2: return (*(const uint16_t *)p & 0x7fff) == 0;
-    case 4: return (*(const uint32_t *)p & 0x7fffffff) == 0;
-    case 8: return (*(const uint64_t *)p & 0x7fffffffffffffff) == 0;
-    default: return false;
+    case 2:
+        return (*(const uint16_t *)p & 0x7fff) == 0;
+    case 4:
+        return (*(const uint32_t *)p & 0x7fffffff) == 0;
+    case 8:
+        return (*(const uint64_t *)p & 0x7fffffffffffffff) == 0;
+    default:
+        return false;
     }
 }
 

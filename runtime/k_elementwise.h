@@ -99,8 +99,7 @@ int rt_kernel_where(struct rt_ctx *ctx, const struct rt_node *node,
 #define RT_EW_PARALLEL_MIN 65536
 #define RT_EW_CHUNK 16384
 void rt_ew_split(struct rt_ctx *ctx, int64_t n,
-                 void (*fn)(void *arg, int64_t begin, int64_t end),
-                 void *arg);
+                 void (*fn)(void *arg, int64_t begin, int64_t end), void *arg);
 
 /*
  * Type lists for the kernel files, expanded as
@@ -109,18 +108,18 @@ void rt_ew_split(struct rt_ctx *ctx, int64_t n,
  * twin, so it wraps instead of overflowing.  The float limits need
  * <math.h>.
  */
-#define RT_EW_FLOAT(X, op)                                                  \
-    X(op, f32, float, float, RT_FLOAT, -INFINITY, INFINITY)                 \
+#define RT_EW_FLOAT(X, op)                                                     \
+    X(op, f32, float, float, RT_FLOAT, -INFINITY, INFINITY)                    \
     X(op, f64, double, double, RT_DOUBLE, -INFINITY, INFINITY)
-#define RT_EW_SINT(X, op)                                                   \
-    X(op, i8, int8_t, uint8_t, RT_INT8, INT8_MIN, INT8_MAX)                 \
-    X(op, i16, int16_t, uint16_t, RT_INT16, INT16_MIN, INT16_MAX)           \
-    X(op, i32, int32_t, uint32_t, RT_INT32, INT32_MIN, INT32_MAX)           \
+#define RT_EW_SINT(X, op)                                                      \
+    X(op, i8, int8_t, uint8_t, RT_INT8, INT8_MIN, INT8_MAX)                    \
+    X(op, i16, int16_t, uint16_t, RT_INT16, INT16_MIN, INT16_MAX)              \
+    X(op, i32, int32_t, uint32_t, RT_INT32, INT32_MIN, INT32_MAX)              \
     X(op, i64, int64_t, uint64_t, RT_INT64, INT64_MIN, INT64_MAX)
-#define RT_EW_UINT(X, op)                                                   \
-    X(op, u8, uint8_t, uint8_t, RT_UINT8, 0, UINT8_MAX)                     \
-    X(op, u16, uint16_t, uint16_t, RT_UINT16, 0, UINT16_MAX)                \
-    X(op, u32, uint32_t, uint32_t, RT_UINT32, 0, UINT32_MAX)                \
+#define RT_EW_UINT(X, op)                                                      \
+    X(op, u8, uint8_t, uint8_t, RT_UINT8, 0, UINT8_MAX)                        \
+    X(op, u16, uint16_t, uint16_t, RT_UINT16, 0, UINT16_MAX)                   \
+    X(op, u32, uint32_t, uint32_t, RT_UINT32, 0, UINT32_MAX)                   \
     X(op, u64, uint64_t, uint64_t, RT_UINT64, 0, UINT64_MAX)
 #define RT_EW_BOOL(X, op) X(op, b8, uint8_t, uint8_t, RT_BOOL, 0, 1)
 #define RT_EW_INT(X, op) RT_EW_SINT(X, op) RT_EW_UINT(X, op)

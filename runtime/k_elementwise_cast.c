@@ -14,17 +14,16 @@
  * values undefined; here NaN becomes 0 and others saturate to the
  * nearest end of the range, so no conversion has undefined behaviour.
  */
-#define DEF_SAT(s, T, LO, HI)                                               \
-    static inline T                                                         \
-    sat_##s(double v)                                                       \
-    {                                                                       \
-        if (v != v)                                                         \
-            return 0;                                                       \
-        if (v < (LO))                                                       \
-            return (T)(LO);                                                 \
-        if (v >= (HI))                                                      \
-            return (T)((HI) - 1);                                           \
-        return (T)v;                                                        \
+#define DEF_SAT(s, T, LO, HI)                                                  \
+    static inline T sat_##s(double v)                                          \
+    {                                                                          \
+        if (v != v)                                                            \
+            return 0;                                                          \
+        if (v < (LO))                                                          \
+            return (T)(LO);                                                    \
+        if (v >= (HI))                                                         \
+            return (T)((HI) - 1);                                              \
+        return (T)v;                                                           \
     }
 DEF_SAT(i8, int8_t, -128.0, 128.0)
 DEF_SAT(i16, int16_t, -32768.0, 32768.0)
@@ -68,41 +67,40 @@ sat_u64(double v)
 #define CONV_KBOOL_KBOOL(TD, d, v) ((TD)((v) != 0))
 
 /* X(suffix, C type, kind, dtype), twice so that the lists can nest. */
-#define CAST_SRC(X)                                                         \
-    X(f32, float, KFLT, RT_FLOAT)                                           \
-    X(f64, double, KFLT, RT_DOUBLE)                                         \
-    X(i8, int8_t, KINT, RT_INT8)                                            \
-    X(i16, int16_t, KINT, RT_INT16)                                         \
-    X(i32, int32_t, KINT, RT_INT32)                                         \
-    X(i64, int64_t, KINT, RT_INT64)                                         \
-    X(u8, uint8_t, KINT, RT_UINT8)                                          \
-    X(u16, uint16_t, KINT, RT_UINT16)                                       \
-    X(u32, uint32_t, KINT, RT_UINT32)                                       \
-    X(u64, uint64_t, KINT, RT_UINT64)                                       \
+#define CAST_SRC(X)                                                            \
+    X(f32, float, KFLT, RT_FLOAT)                                              \
+    X(f64, double, KFLT, RT_DOUBLE)                                            \
+    X(i8, int8_t, KINT, RT_INT8)                                               \
+    X(i16, int16_t, KINT, RT_INT16)                                            \
+    X(i32, int32_t, KINT, RT_INT32)                                            \
+    X(i64, int64_t, KINT, RT_INT64)                                            \
+    X(u8, uint8_t, KINT, RT_UINT8)                                             \
+    X(u16, uint16_t, KINT, RT_UINT16)                                          \
+    X(u32, uint32_t, KINT, RT_UINT32)                                          \
+    X(u64, uint64_t, KINT, RT_UINT64)                                          \
     X(b8, uint8_t, KBOOL, RT_BOOL)
-#define CAST_DST(X, s, TS, KS, DS)                                          \
-    X(s, TS, KS, DS, f32, float, KFLT, RT_FLOAT)                            \
-    X(s, TS, KS, DS, f64, double, KFLT, RT_DOUBLE)                          \
-    X(s, TS, KS, DS, i8, int8_t, KINT, RT_INT8)                             \
-    X(s, TS, KS, DS, i16, int16_t, KINT, RT_INT16)                          \
-    X(s, TS, KS, DS, i32, int32_t, KINT, RT_INT32)                          \
-    X(s, TS, KS, DS, i64, int64_t, KINT, RT_INT64)                          \
-    X(s, TS, KS, DS, u8, uint8_t, KINT, RT_UINT8)                           \
-    X(s, TS, KS, DS, u16, uint16_t, KINT, RT_UINT16)                        \
-    X(s, TS, KS, DS, u32, uint32_t, KINT, RT_UINT32)                        \
-    X(s, TS, KS, DS, u64, uint64_t, KINT, RT_UINT64)                        \
+#define CAST_DST(X, s, TS, KS, DS)                                             \
+    X(s, TS, KS, DS, f32, float, KFLT, RT_FLOAT)                               \
+    X(s, TS, KS, DS, f64, double, KFLT, RT_DOUBLE)                             \
+    X(s, TS, KS, DS, i8, int8_t, KINT, RT_INT8)                                \
+    X(s, TS, KS, DS, i16, int16_t, KINT, RT_INT16)                             \
+    X(s, TS, KS, DS, i32, int32_t, KINT, RT_INT32)                             \
+    X(s, TS, KS, DS, i64, int64_t, KINT, RT_INT64)                             \
+    X(s, TS, KS, DS, u8, uint8_t, KINT, RT_UINT8)                              \
+    X(s, TS, KS, DS, u16, uint16_t, KINT, RT_UINT16)                           \
+    X(s, TS, KS, DS, u32, uint32_t, KINT, RT_UINT32)                           \
+    X(s, TS, KS, DS, u64, uint64_t, KINT, RT_UINT64)                           \
     X(s, TS, KS, DS, b8, uint8_t, KBOOL, RT_BOOL)
 
 typedef void (*cast_fn)(const void *x, void *y, int64_t n);
 
-#define DEF_CAST(s, TS, KS, DS, d, TD, KD, DD)                              \
-    static void                                                             \
-    cast_##s##_##d(const void *px, void *py, int64_t n)                     \
-    {                                                                       \
-        const TS *restrict x = px;                                          \
-        TD *restrict y = py;                                                \
-        for (int64_t i = 0; i < n; i++)                                     \
-            y[i] = CONV_##KS##_##KD(TD, d, x[i]);                           \
+#define DEF_CAST(s, TS, KS, DS, d, TD, KD, DD)                                 \
+    static void cast_##s##_##d(const void *px, void *py, int64_t n)            \
+    {                                                                          \
+        const TS *restrict x = px;                                             \
+        TD *restrict y = py;                                                   \
+        for (int64_t i = 0; i < n; i++)                                        \
+            y[i] = CONV_##KS##_##KD(TD, d, x[i]);                              \
     }
 #define DEF_CASTS_FROM(s, TS, KS, DS) CAST_DST(DEF_CAST, s, TS, KS, DS)
 CAST_SRC(DEF_CASTS_FROM)
@@ -111,8 +109,7 @@ CAST_SRC(DEF_CASTS_FROM)
 #define CAST_ROW(s, TS, KS, DS) [DS] = {CAST_DST(CAST_SLOT, s, TS, KS, DS)},
 
 static const cast_fn cast_loops[RT_BFLOAT16 + 1][RT_BFLOAT16 + 1] = {
-    CAST_SRC(CAST_ROW)
-};
+    CAST_SRC(CAST_ROW)};
 
 /* ---- float16 and bfloat16 ---- */
 

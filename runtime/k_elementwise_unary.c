@@ -163,21 +163,21 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
                          const struct unary_args *args);
 
 /* Define loop `name` computing y = EXPR from each element v of x. */
-#define DEF_UNARY(name, TX, TY, EXPR)                                       \
-    static void                                                             \
-    name(const void *px, void *py, int64_t n, const struct unary_args *p)   \
-    {                                                                       \
-        const TX *restrict x = px;                                          \
-        TY *restrict y = py;                                                \
-        const TX alpha = (TX)p->alpha;                                      \
-        const TX beta = (TX)p->beta;                                        \
-        const TX gamma = (TX)p->gamma;                                      \
-        const bool pos = p->detect_pos, neg = p->detect_neg;                \
-        (void)alpha, (void)beta, (void)gamma, (void)pos, (void)neg;         \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            TX v = x[i];                                                    \
-            y[i] = (TY)(EXPR);                                              \
-        }                                                                   \
+#define DEF_UNARY(name, TX, TY, EXPR)                                          \
+    static void name(const void *px, void *py, int64_t n,                      \
+                     const struct unary_args *p)                               \
+    {                                                                          \
+        const TX *restrict x = px;                                             \
+        TY *restrict y = py;                                                   \
+        const TX alpha = (TX)p->alpha;                                         \
+        const TX beta = (TX)p->beta;                                           \
+        const TX gamma = (TX)p->gamma;                                         \
+        const bool pos = p->detect_pos, neg = p->detect_neg;                   \
+        (void)alpha, (void)beta, (void)gamma, (void)pos, (void)neg;            \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            TX v = x[i];                                                       \
+            y[i] = (TY)(EXPR);                                                 \
+        }                                                                      \
     }
 
 #define SQRT_HALF 0.70710678118654752440
@@ -190,50 +190,48 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
  * NaN passes through, as numpy's reference does.  HardSigmoid clamps the
  * same way.
  */
-#define DEF_FLOAT_UNARY(s, T, F)                                            \
-    DEF_UNARY(abs_##s, T, T, fabs##F(v))                                    \
-    DEF_UNARY(acos_##s, T, T, acos##F(v))                                   \
-    DEF_UNARY(acosh_##s, T, T, acosh##F(v))                                 \
-    DEF_UNARY(asin_##s, T, T, asin##F(v))                                   \
-    DEF_UNARY(asinh_##s, T, T, asinh##F(v))                                 \
-    DEF_UNARY(atan_##s, T, T, atan##F(v))                                   \
-    DEF_UNARY(atanh_##s, T, T, atanh##F(v))                                 \
-    DEF_UNARY(ceil_##s, T, T, ceil##F(v))                                   \
-    DEF_UNARY(cos_##s, T, T, cos##F(v))                                     \
-    DEF_UNARY(cosh_##s, T, T, cosh##F(v))                                   \
-    DEF_UNARY(elu_##s, T, T, v < 0 ? alpha * ew_expm1##F(v) : v)            \
-    DEF_UNARY(erf_##s, T, T, ew_erf##F(v))                                  \
-    DEF_UNARY(exp_##s, T, T, ew_exp##F(v))                                  \
-    DEF_UNARY(floor_##s, T, T, floor##F(v))                                 \
-    DEF_UNARY(gelu_##s, T, T,                                               \
-              (T)0.5 * v * ((T)1 + ew_erf##F(v * (T)SQRT_HALF)))            \
-    DEF_UNARY(gelu_tanh_##s, T, T,                                          \
-              (T)0.5 * v *                                                  \
-                  ((T)1 + ew_tanh##F((T)SQRT_2_OVER_PI *                    \
-                                  (v + (T)0.044715 * v * v * v))))          \
-    DEF_UNARY(hard_sigmoid_##s, T, T, hsig_##s(v, alpha, beta))             \
-    DEF_UNARY(hard_swish_##s, T, T,                                         \
-              v * hsig_##s(v, (T)(1.0 / 6), (T)0.5))                        \
-    DEF_UNARY(is_inf_##s, T, uint8_t,                                       \
-              isinf(v) && (v > 0 ? pos : neg))                              \
-    DEF_UNARY(is_nan_##s, T, uint8_t, v != v)                               \
-    DEF_UNARY(leaky_relu_##s, T, T, v < 0 ? alpha * v : v)                  \
-    DEF_UNARY(log_##s, T, T, log##F(v))                                     \
-    DEF_UNARY(neg_##s, T, T, -v)                                            \
-    DEF_UNARY(reciprocal_##s, T, T, (T)1 / v)                               \
-    DEF_UNARY(relu_##s, T, T, v < 0 ? (T)0 : v)                             \
-    DEF_UNARY(round_##s, T, T, rint##F(v))                                  \
-    DEF_UNARY(selu_##s, T, T,                                               \
-              v <= 0 ? gamma * (alpha * ew_exp##F(v) - alpha) : gamma * v)  \
-    DEF_UNARY(sigmoid_##s, T, T, ew_sigmoid##F(v))                          \
-    DEF_UNARY(sign_##s, T, T, v > 0 ? (T)1 : v < 0 ? (T)-1 : v)             \
-    DEF_UNARY(sin_##s, T, T, sin##F(v))                                     \
-    DEF_UNARY(sinh_##s, T, T, sinh##F(v))                                   \
-    DEF_UNARY(softplus_##s, T, T,                                           \
-              v > 0 ? v + log1p##F(ew_exp##F(-v)) : log1p##F(ew_exp##F(v))) \
-    DEF_UNARY(softsign_##s, T, T, v / ((T)1 + fabs##F(v)))                  \
-    DEF_UNARY(sqrt_##s, T, T, sqrt##F(v))                                   \
-    DEF_UNARY(tan_##s, T, T, tan##F(v))                                     \
+#define DEF_FLOAT_UNARY(s, T, F)                                               \
+    DEF_UNARY(abs_##s, T, T, fabs##F(v))                                       \
+    DEF_UNARY(acos_##s, T, T, acos##F(v))                                      \
+    DEF_UNARY(acosh_##s, T, T, acosh##F(v))                                    \
+    DEF_UNARY(asin_##s, T, T, asin##F(v))                                      \
+    DEF_UNARY(asinh_##s, T, T, asinh##F(v))                                    \
+    DEF_UNARY(atan_##s, T, T, atan##F(v))                                      \
+    DEF_UNARY(atanh_##s, T, T, atanh##F(v))                                    \
+    DEF_UNARY(ceil_##s, T, T, ceil##F(v))                                      \
+    DEF_UNARY(cos_##s, T, T, cos##F(v))                                        \
+    DEF_UNARY(cosh_##s, T, T, cosh##F(v))                                      \
+    DEF_UNARY(elu_##s, T, T, v < 0 ? alpha * ew_expm1##F(v) : v)               \
+    DEF_UNARY(erf_##s, T, T, ew_erf##F(v))                                     \
+    DEF_UNARY(exp_##s, T, T, ew_exp##F(v))                                     \
+    DEF_UNARY(floor_##s, T, T, floor##F(v))                                    \
+    DEF_UNARY(gelu_##s, T, T,                                                  \
+              (T)0.5 * v * ((T)1 + ew_erf##F(v * (T)SQRT_HALF)))               \
+    DEF_UNARY(gelu_tanh_##s, T, T,                                             \
+              (T)0.5 * v *                                                     \
+                  ((T)1 + ew_tanh##F((T)SQRT_2_OVER_PI *                       \
+                                     (v + (T)0.044715 * v * v * v))))          \
+    DEF_UNARY(hard_sigmoid_##s, T, T, hsig_##s(v, alpha, beta))                \
+    DEF_UNARY(hard_swish_##s, T, T, v *hsig_##s(v, (T)(1.0 / 6), (T)0.5))      \
+    DEF_UNARY(is_inf_##s, T, uint8_t, isinf(v) && (v > 0 ? pos : neg))         \
+    DEF_UNARY(is_nan_##s, T, uint8_t, v != v)                                  \
+    DEF_UNARY(leaky_relu_##s, T, T, v < 0 ? alpha * v : v)                     \
+    DEF_UNARY(log_##s, T, T, log##F(v))                                        \
+    DEF_UNARY(neg_##s, T, T, -v)                                               \
+    DEF_UNARY(reciprocal_##s, T, T, (T)1 / v)                                  \
+    DEF_UNARY(relu_##s, T, T, v < 0 ? (T)0 : v)                                \
+    DEF_UNARY(round_##s, T, T, rint##F(v))                                     \
+    DEF_UNARY(selu_##s, T, T,                                                  \
+              v <= 0 ? gamma * (alpha * ew_exp##F(v) - alpha) : gamma * v)     \
+    DEF_UNARY(sigmoid_##s, T, T, ew_sigmoid##F(v))                             \
+    DEF_UNARY(sign_##s, T, T, v > 0 ? (T)1 : v < 0 ? (T) - 1 : v)              \
+    DEF_UNARY(sin_##s, T, T, sin##F(v))                                        \
+    DEF_UNARY(sinh_##s, T, T, sinh##F(v))                                      \
+    DEF_UNARY(softplus_##s, T, T,                                              \
+              v > 0 ? v + log1p##F(ew_exp##F(-v)) : log1p##F(ew_exp##F(v)))    \
+    DEF_UNARY(softsign_##s, T, T, v / ((T)1 + fabs##F(v)))                     \
+    DEF_UNARY(sqrt_##s, T, T, sqrt##F(v))                                      \
+    DEF_UNARY(tan_##s, T, T, tan##F(v))                                        \
     DEF_UNARY(tanh_##s, T, T, ew_tanh##F(v))
 
 /* max(0, min(1, alpha * v + beta)), keeping NaN. */
@@ -260,15 +258,15 @@ DEF_FLOAT_UNARY(f64, double, )
  * Integer ops: negation goes through the unsigned twin so that -MIN wraps
  * to MIN; Erf, which ONNX also defines on integers, truncates erf(v).
  */
-#define DEF_SINT_UNARY(op, s, T, U, DT, LO, HI)                             \
-    DEF_UNARY(abs_##s, T, T, v < 0 ? (U)0 - (U)v : (U)v)                    \
-    DEF_UNARY(neg_##s, T, T, (U)0 - (U)v)                                   \
-    DEF_UNARY(relu_##s, T, T, v < 0 ? 0 : v)                                \
-    DEF_UNARY(sign_##s, T, T, (v > 0) - (v < 0))                            \
+#define DEF_SINT_UNARY(op, s, T, U, DT, LO, HI)                                \
+    DEF_UNARY(abs_##s, T, T, v < 0 ? (U)0 - (U)v : (U)v)                       \
+    DEF_UNARY(neg_##s, T, T, (U)0 - (U)v)                                      \
+    DEF_UNARY(relu_##s, T, T, v < 0 ? 0 : v)                                   \
+    DEF_UNARY(sign_##s, T, T, (v > 0) - (v < 0))                               \
     DEF_UNARY(erf_##s, T, T, erf((double)v))
-#define DEF_UINT_UNARY(op, s, T, U, DT, LO, HI)                             \
-    DEF_UNARY(abs_##s, T, T, v)                                             \
-    DEF_UNARY(sign_##s, T, T, v > 0)                                        \
+#define DEF_UINT_UNARY(op, s, T, U, DT, LO, HI)                                \
+    DEF_UNARY(abs_##s, T, T, v)                                                \
+    DEF_UNARY(sign_##s, T, T, v > 0)                                           \
     DEF_UNARY(erf_##s, T, T, erf((double)v))
 RT_EW_SINT(DEF_SINT_UNARY, unused)
 RT_EW_UINT(DEF_UINT_UNARY, unused)

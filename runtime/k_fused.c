@@ -68,8 +68,8 @@ rms_norm_task(void *arg, int64_t t)
 {
     const struct norm_job *p = arg;
     int64_t r0 = t * p->rows_per_task;
-    int64_t r1 = r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task
-                                                 : p->rows;
+    int64_t r1 =
+        r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task : p->rows;
     int64_t n = p->n;
     for (int64_t r = r0; r < r1; r++) {
         const float *restrict x = p->x + r * n;
@@ -122,8 +122,8 @@ skip_layer_norm_task(void *arg, int64_t t)
 {
     const struct norm_job *p = arg;
     int64_t r0 = t * p->rows_per_task;
-    int64_t r1 = r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task
-                                                 : p->rows;
+    int64_t r1 =
+        r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task : p->rows;
     int64_t n = p->n;
     for (int64_t r = r0; r < r1; r++) {
         const float *restrict a = p->x + r * n;
@@ -166,7 +166,8 @@ rt_kernel_skip_layer_norm(struct rt_ctx *ctx, const struct rt_node *node,
         if (node->descs[i].dtype != RT_FLOAT && node->descs[i].dtype != 0)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
                            "input %d has dtype %d; only float32 is "
-                           "supported", i, (int)node->descs[i].dtype);
+                           "supported",
+                           i, (int)node->descs[i].dtype);
     struct norm_job p = {
         .rows = node->ints[0],
         .n = node->ints[1],

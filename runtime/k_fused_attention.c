@@ -16,10 +16,10 @@
 #include <stdbool.h>
 
 enum {
-    KEY_BLOCK = 64,   /* keys scored together */
-    ROW_BLOCK = 16,   /* query rows per task */
-    HEAD_MAX = 1024,  /* largest head size D or Dv (stack buffers) */
-    MASK_DIMS = 8,    /* batch dims of the scores, at most */
+    KEY_BLOCK = 64,  /* keys scored together */
+    ROW_BLOCK = 16,  /* query rows per task */
+    HEAD_MAX = 1024, /* largest head size D or Dv (stack buffers) */
+    MASK_DIMS = 8,   /* batch dims of the scores, at most */
 };
 
 struct attention_job {
@@ -99,8 +99,8 @@ score_block(const struct attention_job *p, const float *restrict q,
 
 /* Apply the scale and the mask of row t to the scores of keys j0 ... */
 static void
-mask_block(const struct attention_job *p, int64_t base, int64_t t,
-           int64_t j0, int64_t nk, float *restrict s)
+mask_block(const struct attention_job *p, int64_t base, int64_t t, int64_t j0,
+           int64_t nk, float *restrict s)
 {
     for (int64_t j = 0; j < nk; j++)
         s[j] = scaled(p->scale_mode, s[j], p->scale);
@@ -128,8 +128,7 @@ mask_block(const struct attention_job *p, int64_t base, int64_t t,
  * at T = S = 128, D = 64 the kernel is no faster than the unfused ops.
  */
 static void
-attention_row(const struct attention_job *p, int64_t b, int64_t t,
-              int64_t base)
+attention_row(const struct attention_job *p, int64_t b, int64_t t, int64_t base)
 {
     const float *q = p->q + (b * p->t + t) * p->d;
     const float *k = p->k + b * p->s * p->d;
@@ -229,7 +228,8 @@ rt_kernel_attention(struct rt_ctx *ctx, const struct rt_node *node,
         if (node->descs[i].dtype != RT_FLOAT)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
                            "input %d has dtype %d; only float32 is "
-                           "supported", i, (int)node->descs[i].dtype);
+                           "supported",
+                           i, (int)node->descs[i].dtype);
     struct attention_job p = {
         .batch = in[0],
         .t = in[1],

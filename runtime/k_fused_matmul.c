@@ -38,19 +38,31 @@ rt_kernel_fused_matmul(struct rt_ctx *ctx, const struct rt_node *node,
         if (node->descs[i].dtype != RT_FLOAT)
             return rt_fail(ctx, node, RT_ERR_SHAPE,
                            "input %d has dtype %d; only float32 is "
-                           "supported", i, (int)node->descs[i].dtype);
+                           "supported",
+                           i, (int)node->descs[i].dtype);
     int64_t m = node->ints[0], k = node->ints[1], n = node->ints[2];
     const float *residual =
         node->ints[4] && node->n_inputs > 3 ? bufs[3] : NULL;
     struct rt_gemm g = {
-        .m = m, .n = n, .k = k,
+        .m = m,
+        .n = n,
+        .k = k,
         .alpha = 1.0f,
-        .a = bufs[0], .a_rs = k, .a_cs = 1,
-        .b = {.data = bufs[1], .rs = n, .cs = 1, .nr = (int32_t)nr,
+        .a = bufs[0],
+        .a_rs = k,
+        .a_cs = 1,
+        .b = {.data = bufs[1],
+              .rs = n,
+              .cs = 1,
+              .nr = (int32_t)nr,
               .packed = (int32_t)packed},
-        .c = bufs[node->n_inputs], .ldc = n,
-        .ep = {.beta = 0.0f, .bias = bufs[2], .activation = (int32_t)act,
-               .residual = residual, .residual_ld = n},
+        .c = bufs[node->n_inputs],
+        .ldc = n,
+        .ep = {.beta = 0.0f,
+               .bias = bufs[2],
+               .activation = (int32_t)act,
+               .residual = residual,
+               .residual_ld = n},
     };
     /* The core splits the product into tiles of rows and columns for the
      * pool, as MatMul does, and returns at once when M or N is 0. */

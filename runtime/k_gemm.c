@@ -36,9 +36,8 @@ enum store_mode {
 };
 
 typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
-                      const float *restrict bp, int64_t ldb,
-                      const float *next, int64_t next_ld, float *restrict c,
-                      int64_t ldc,
+                      const float *restrict bp, int64_t ldb, const float *next,
+                      int64_t next_ld, float *restrict c, int64_t ldc,
                       float alpha, float beta, int mode);
 
 /*
@@ -51,53 +50,53 @@ typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
  * the hardware prefetchers do not cross the page boundaries between
  * panels, nor follow the long row step of an unpacked B.
  */
-#define DEFINE_MICRO(NAME, VF, VF_MEM, W, MR)                                 \
-    static inline __attribute__((always_inline)) void NAME##_rows(            \
-        const int rows, int64_t kc, const float *restrict ap,                 \
-        const float *restrict bp, int64_t ldb, const float *next,             \
-        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,         \
-        float beta, int mode)                                                 \
-    {                                                                         \
-        VF lo[MR], hi[MR];                                                    \
-        for (int r = 0; r < MR; r++) {                                        \
-            lo[r] = (VF){0};                                                  \
-            hi[r] = (VF){0};                                                  \
-        }                                                                     \
-        for (int64_t l = 0; l < kc; l++) {                                    \
-            VF b0 = *(const VF_MEM *)(bp + l * ldb);                          \
-            VF b1 = *(const VF_MEM *)(bp + l * ldb + W);                      \
-            __builtin_prefetch(next + l * next_ld, 0, 2);                     \
-            __builtin_prefetch(next + l * next_ld + W, 0, 2);                 \
-            for (int r = 0; r < rows; r++) {                                  \
-                VF a = ap[l * MR + r] - (VF){0};                              \
-                lo[r] += a * b0;                                              \
-                hi[r] += a * b1;                                              \
-            }                                                                 \
-        }                                                                     \
-        for (int r = 0; r < rows; r++) {                                      \
-            VF_MEM *c0 = (VF_MEM *)(c + r * ldc);                             \
-            VF_MEM *c1 = (VF_MEM *)(c + r * ldc + W);                         \
-            VF v0 = alpha * lo[r], v1 = alpha * hi[r];                        \
-            if (mode == STORE_SCALE) {                                        \
-                v0 += beta * *c0;                                             \
-                v1 += beta * *c1;                                             \
-            } else if (mode == STORE_ADD) {                                   \
-                v0 += *c0;                                                    \
-                v1 += *c1;                                                    \
-            }                                                                 \
-            *c0 = v0;                                                         \
-            *c1 = v1;                                                         \
-        }                                                                     \
+#define DEFINE_MICRO(NAME, VF, VF_MEM, W, MR)                                  \
+    static inline __attribute__((always_inline)) void NAME##_rows(             \
+        const int rows, int64_t kc, const float *restrict ap,                  \
+        const float *restrict bp, int64_t ldb, const float *next,              \
+        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,          \
+        float beta, int mode)                                                  \
+    {                                                                          \
+        VF lo[MR], hi[MR];                                                     \
+        for (int r = 0; r < MR; r++) {                                         \
+            lo[r] = (VF){0};                                                   \
+            hi[r] = (VF){0};                                                   \
+        }                                                                      \
+        for (int64_t l = 0; l < kc; l++) {                                     \
+            VF b0 = *(const VF_MEM *)(bp + l * ldb);                           \
+            VF b1 = *(const VF_MEM *)(bp + l * ldb + W);                       \
+            __builtin_prefetch(next + l * next_ld, 0, 2);                      \
+            __builtin_prefetch(next + l * next_ld + W, 0, 2);                  \
+            for (int r = 0; r < rows; r++) {                                   \
+                VF a = ap[l * MR + r] - (VF){0};                               \
+                lo[r] += a * b0;                                               \
+                hi[r] += a * b1;                                               \
+            }                                                                  \
+        }                                                                      \
+        for (int r = 0; r < rows; r++) {                                       \
+            VF_MEM *c0 = (VF_MEM *)(c + r * ldc);                              \
+            VF_MEM *c1 = (VF_MEM *)(c + r * ldc + W);                          \
+            VF v0 = alpha * lo[r], v1 = alpha * hi[r];                         \
+            if (mode == STORE_SCALE) {                                         \
+                v0 += beta * *c0;                                              \
+                v1 += beta * *c1;                                              \
+            } else if (mode == STORE_ADD) {                                    \
+                v0 += *c0;                                                     \
+                v1 += *c1;                                                     \
+            }                                                                  \
+            *c0 = v0;                                                          \
+            *c1 = v1;                                                          \
+        }                                                                      \
     }
 
 DEFINE_MICRO(micro16, v16f, v16f_mem, 16, 8)
 DEFINE_MICRO(micro8, v8f, v8f_mem, 8, 6)
 DEFINE_MICRO(micro4, v4f, v4f_mem, 4, 6)
 
-#define MICRO_CASE(NAME, R)                                                   \
-    case R:                                                                   \
-        NAME##_rows(R, kc, ap, bp, ldb, next, next_ld, c, ldc, alpha, beta,   \
-                    mode);                                                    \
+#define MICRO_CASE(NAME, R)                                                    \
+    case R:                                                                    \
+        NAME##_rows(R, kc, ap, bp, ldb, next, next_ld, c, ldc, alpha, beta,    \
+                    mode);                                                     \
         break;
 
 static void
@@ -121,10 +120,9 @@ micro16(int rows, int64_t kc, const float *restrict ap,
 }
 
 static void
-micro8(int rows, int64_t kc, const float *restrict ap,
-       const float *restrict bp, int64_t ldb, const float *next,
-       int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
-       float beta, int mode)
+micro8(int rows, int64_t kc, const float *restrict ap, const float *restrict bp,
+       int64_t ldb, const float *next, int64_t next_ld, float *restrict c,
+       int64_t ldc, float alpha, float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro8, 1)
@@ -139,10 +137,9 @@ micro8(int rows, int64_t kc, const float *restrict ap,
 }
 
 static void
-micro4(int rows, int64_t kc, const float *restrict ap,
-       const float *restrict bp, int64_t ldb, const float *next,
-       int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
-       float beta, int mode)
+micro4(int rows, int64_t kc, const float *restrict ap, const float *restrict bp,
+       int64_t ldb, const float *next, int64_t next_ld, float *restrict c,
+       int64_t ldc, float alpha, float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro4, 1)
@@ -198,8 +195,8 @@ rt_gemm_pack_b(const float *b, int64_t rs, int64_t cs, int64_t k, int64_t n,
 
 /* Copy rows [i0, i1) and columns [l0, l0 + kc) of A into micro-panels. */
 static void
-pack_a(const struct rt_gemm *g, int64_t i0, int64_t i1, int64_t l0,
-       int64_t kc, int mr, float *restrict out)
+pack_a(const struct rt_gemm *g, int64_t i0, int64_t i1, int64_t l0, int64_t kc,
+       int mr, float *restrict out)
 {
     for (int64_t i = i0; i < i1; i += mr) {
         int rows = i1 - i < mr ? (int)(i1 - i) : mr;
@@ -224,8 +221,8 @@ pack_a(const struct rt_gemm *g, int64_t i0, int64_t i1, int64_t l0,
  * the product when A has only a few rows.
  */
 static const float *
-panel_b(const struct rt_gemm *g, int64_t j0, int64_t l0, int64_t kc,
-        int nr, float *restrict buf, int64_t *ldb)
+panel_b(const struct rt_gemm *g, int64_t j0, int64_t l0, int64_t kc, int nr,
+        float *restrict buf, int64_t *ldb)
 {
     const struct rt_gemm_b *b = &g->b;
     int64_t w = g->n - j0 < nr ? g->n - j0 : nr;
@@ -262,8 +259,8 @@ panel_b(const struct rt_gemm *g, int64_t j0, int64_t l0, int64_t kc,
 
 /* Combine a rows x cols block of sums (row step nr) into C. */
 static void
-merge_tile(const float *restrict sums, int nr, float *restrict c,
-           int64_t ldc, int rows, int64_t cols, float beta, int mode)
+merge_tile(const float *restrict sums, int nr, float *restrict c, int64_t ldc,
+           int rows, int64_t cols, float beta, int mode)
 {
     for (int r = 0; r < rows; r++) {
         const float *s = sums + r * nr;
@@ -329,8 +326,7 @@ epilogue(const struct rt_gemm *g, int64_t i0, int rows, int64_t j0,
 static int
 has_epilogue(const struct rt_gemm *g)
 {
-    return g->ep.bias || g->ep.residual ||
-           g->ep.activation != RT_GEMM_ACT_NONE;
+    return g->ep.bias || g->ep.residual || g->ep.activation != RT_GEMM_ACT_NONE;
 }
 
 /* K = 0: C = beta C, then the epilogue. */
@@ -362,8 +358,7 @@ rows_per_block(int mr)
  */
 static void
 next_panel(const struct rt_gemm *g, int nr, int64_t j, int64_t l0,
-           const float *bp, int64_t ldb, const float **next,
-           int64_t *next_ld)
+           const float *bp, int64_t ldb, const float **next, int64_t *next_ld)
 {
     *next = bp;
     *next_ld = ldb;
@@ -400,7 +395,7 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
         int64_t jc1 = j1 - jc < nc ? j1 : jc + nc;
         for (int64_t l0 = 0; l0 < g->k; l0 += KC) {
             int64_t kc = g->k - l0 < KC ? g->k - l0 : KC;
-            int mode = l0 > 0 ? STORE_ADD
+            int mode = l0 > 0            ? STORE_ADD
                        : g->ep.beta != 0 ? STORE_SCALE
                                          : STORE_SET;
             int last = l0 + kc == g->k;
@@ -427,8 +422,8 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
                     } else {
                         ts->micro(rows, kc, ap, bp, ldb, next, next_ld, sums,
                                   nr, g->alpha, 0, STORE_SET);
-                        merge_tile(sums, nr, c, g->ldc, rows, cols,
-                                   g->ep.beta, mode);
+                        merge_tile(sums, nr, c, g->ldc, rows, cols, g->ep.beta,
+                                   mode);
                     }
                     next = bp;
                     next_ld = ldb;
@@ -482,8 +477,8 @@ rt_gemm_plan_split(const struct rt_gemm *g, int64_t n_items, int n_threads,
     while (n_items * split->m_tiles * split->n_tiles < want &&
            split->nt >= 4 * ts->nr) {
         split->n_tiles *= 2;
-        split->nt = round_up((g->n + split->n_tiles - 1) / split->n_tiles,
-                             ts->nr);
+        split->nt =
+            round_up((g->n + split->n_tiles - 1) / split->n_tiles, ts->nr);
     }
     split->n_tiles = (g->n + split->nt - 1) / split->nt;
 }

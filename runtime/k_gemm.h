@@ -83,16 +83,16 @@ void rt_gemm_pack_b(const float *b, int64_t rs, int64_t cs, int64_t k,
  * Split products into tiles so that n_items of them (a batch) give each
  * of n_threads threads several tiles when the shapes allow it.
  */
-void rt_gemm_plan_split(const struct rt_gemm *g, int64_t n_items,
-                        int n_threads, struct rt_gemm_split *split);
+void rt_gemm_plan_split(const struct rt_gemm *g, int64_t n_items, int n_threads,
+                        struct rt_gemm_split *split);
 
 /*
  * Compute rows [i0, i1) and columns [j0, j1) of C, epilogue included,
  * on the calling thread.  j0 must be a multiple of g->b.nr when B is
  * packed.
  */
-void rt_gemm_tile(const struct rt_gemm *g, int64_t i0, int64_t i1,
-                  int64_t j0, int64_t j1);
+void rt_gemm_tile(const struct rt_gemm *g, int64_t i0, int64_t i1, int64_t j0,
+                  int64_t j1);
 
 /* Compute the whole product on the pool (NULL runs it on the caller). */
 void rt_gemm_f32(struct rt_pool *pool, const struct rt_gemm *g);

@@ -48,12 +48,20 @@ sgemm_item(const struct mm *p, const float *a, const float *b, float *c,
            struct rt_gemm *g)
 {
     *g = (struct rt_gemm){
-        .m = p->m, .n = p->n, .k = p->k,
+        .m = p->m,
+        .n = p->n,
+        .k = p->k,
         .alpha = (float)p->alpha,
-        .a = a, .a_rs = p->a_rs, .a_cs = p->a_cs,
-        .b = {.data = b, .rs = p->b_rs, .cs = p->b_cs, .nr = (int32_t)p->nr,
+        .a = a,
+        .a_rs = p->a_rs,
+        .a_cs = p->a_cs,
+        .b = {.data = b,
+              .rs = p->b_rs,
+              .cs = p->b_cs,
+              .nr = (int32_t)p->nr,
               .packed = p->packed},
-        .c = c, .ldc = p->n,
+        .c = c,
+        .ldc = p->n,
     };
     if (bias_is_row(p))
         g->ep.bias = p->bias;
@@ -66,22 +74,21 @@ sgemm_item(const struct mm *p, const float *a, const float *b, float *c,
  * around on overflow, as unsigned arithmetic of their width does; alpha
  * applies to floating-point dtypes only (infer rejects it for integers).
  */
-#define DEFINE_GEMM_REF(name, T, U)                                         \
-    static void                                                             \
-    name(const struct mm *p, const T *a, const T *b, T *c, int64_t i0,      \
-         int64_t i1, int64_t j0, int64_t j1)                                \
-    {                                                                       \
-        for (int64_t i = i0; i < i1; i++) {                                 \
-            T *restrict crow = c + i * p->n;                                \
-            for (int64_t l = 0; l < p->k; l++) {                            \
-                U al = (U)a[i * p->a_rs + l * p->a_cs];                     \
-                if (math_is_float(p->dtype))                                \
-                    al = (U)(p->alpha * (double)al);                        \
-                const T *bl = b + l * p->b_rs;                              \
-                for (int64_t j = j0; j < j1; j++)                           \
-                    crow[j] = (T)((U)crow[j] + al * (U)bl[j * p->b_cs]);    \
-            }                                                               \
-        }                                                                   \
+#define DEFINE_GEMM_REF(name, T, U)                                            \
+    static void name(const struct mm *p, const T *a, const T *b, T *c,         \
+                     int64_t i0, int64_t i1, int64_t j0, int64_t j1)           \
+    {                                                                          \
+        for (int64_t i = i0; i < i1; i++) {                                    \
+            T *restrict crow = c + i * p->n;                                   \
+            for (int64_t l = 0; l < p->k; l++) {                               \
+                U al = (U)a[i * p->a_rs + l * p->a_cs];                        \
+                if (math_is_float(p->dtype))                                   \
+                    al = (U)(p->alpha * (double)al);                           \
+                const T *bl = b + l * p->b_rs;                                 \
+                for (int64_t j = j0; j < j1; j++)                              \
+                    crow[j] = (T)((U)crow[j] + al * (U)bl[j * p->b_cs]);       \
+            }                                                                  \
+        }                                                                      \
     }
 
 DEFINE_GEMM_REF(dgemm_tile, double, double)
@@ -108,8 +115,7 @@ init_tile(const struct mm *p, void *c, int64_t i0, int64_t i1, int64_t j0,
             int64_t dst = i * p->n + j;
             if (math_is_float(p->dtype))
                 math_store_f64(c, p->dtype, dst,
-                               p->beta *
-                                   math_load_f64(p->bias, p->dtype, src));
+                               p->beta * math_load_f64(p->bias, p->dtype, src));
             else
                 math_store_i64(c, p->dtype, dst,
                                math_load_i64(p->bias, p->dtype, src));
@@ -157,24 +163,24 @@ mm_task(void *arg, int64_t t)
         return;
     switch (p->dtype) {
     case RT_DOUBLE:
-        dgemm_tile(p, (const double *)a, (const double *)b, (double *)c, i0,
-                   i1, j0, j1);
+        dgemm_tile(p, (const double *)a, (const double *)b, (double *)c, i0, i1,
+                   j0, j1);
         break;
     case RT_INT32:
-        i32gemm_tile(p, (const int32_t *)a, (const int32_t *)b,
-                     (int32_t *)c, i0, i1, j0, j1);
+        i32gemm_tile(p, (const int32_t *)a, (const int32_t *)b, (int32_t *)c,
+                     i0, i1, j0, j1);
         break;
     case RT_UINT32:
-        u32gemm_tile(p, (const uint32_t *)a, (const uint32_t *)b,
-                     (uint32_t *)c, i0, i1, j0, j1);
+        u32gemm_tile(p, (const uint32_t *)a, (const uint32_t *)b, (uint32_t *)c,
+                     i0, i1, j0, j1);
         break;
     case RT_INT64:
-        i64gemm_tile(p, (const int64_t *)a, (const int64_t *)b,
-                     (int64_t *)c, i0, i1, j0, j1);
+        i64gemm_tile(p, (const int64_t *)a, (const int64_t *)b, (int64_t *)c,
+                     i0, i1, j0, j1);
         break;
     case RT_UINT64:
-        u64gemm_tile(p, (const uint64_t *)a, (const uint64_t *)b,
-                     (uint64_t *)c, i0, i1, j0, j1);
+        u64gemm_tile(p, (const uint64_t *)a, (const uint64_t *)b, (uint64_t *)c,
+                     i0, i1, j0, j1);
         break;
     default:
         break;
@@ -194,8 +200,7 @@ mm_run(struct rt_ctx *ctx, struct mm *p)
         struct rt_gemm g;
         struct rt_gemm_split split;
         sgemm_item(p, p->a, p->b, p->c, &g);
-        rt_gemm_plan_split(&g, p->batch_count, rt_pool_size(ctx->pool),
-                           &split);
+        rt_gemm_plan_split(&g, p->batch_count, rt_pool_size(ctx->pool), &split);
         p->mt = split.mt;
         p->nt = split.nt;
         p->m_tiles = split.m_tiles;

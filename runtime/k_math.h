@@ -70,17 +70,28 @@ static inline double
 math_load_f64(const void *p, int32_t dtype, int64_t i)
 {
     switch (dtype) {
-    case RT_FLOAT: return ((const float *)p)[i];
-    case RT_DOUBLE: return ((const double *)p)[i];
-    case RT_INT8: return ((const int8_t *)p)[i];
-    case RT_UINT8: return ((const uint8_t *)p)[i];
-    case RT_INT16: return ((const int16_t *)p)[i];
-    case RT_UINT16: return ((const uint16_t *)p)[i];
-    case RT_INT32: return ((const int32_t *)p)[i];
-    case RT_UINT32: return ((const uint32_t *)p)[i];
-    case RT_INT64: return (double)((const int64_t *)p)[i];
-    case RT_UINT64: return (double)((const uint64_t *)p)[i];
-    default: return 0;
+    case RT_FLOAT:
+        return ((const float *)p)[i];
+    case RT_DOUBLE:
+        return ((const double *)p)[i];
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_INT64:
+        return (double)((const int64_t *)p)[i];
+    case RT_UINT64:
+        return (double)((const uint64_t *)p)[i];
+    default:
+        return 0;
     }
 }
 
@@ -89,20 +100,28 @@ static inline int64_t
 math_load_i64(const void *p, int32_t dtype, int64_t i)
 {
     switch (dtype) {
-    case RT_INT8: return ((const int8_t *)p)[i];
-    case RT_UINT8: return ((const uint8_t *)p)[i];
-    case RT_INT16: return ((const int16_t *)p)[i];
-    case RT_UINT16: return ((const uint16_t *)p)[i];
-    case RT_INT32: return ((const int32_t *)p)[i];
-    case RT_UINT32: return ((const uint32_t *)p)[i];
-    case RT_INT64: return ((const int64_t *)p)[i];
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_INT64:
+        return ((const int64_t *)p)[i];
     case RT_UINT64: {
         uint64_t u = ((const uint64_t *)p)[i];
         int64_t v;
         memcpy(&v, &u, sizeof(v));
         return v;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -123,15 +142,32 @@ math_store_i64(void *p, int32_t dtype, int64_t i, int64_t v)
     uint64_t u;
     memcpy(&u, &v, sizeof(u));
     switch (dtype) {
-    case RT_INT8: ((int8_t *)p)[i] = (int8_t)u; break;
-    case RT_UINT8: ((uint8_t *)p)[i] = (uint8_t)u; break;
-    case RT_INT16: ((int16_t *)p)[i] = (int16_t)u; break;
-    case RT_UINT16: ((uint16_t *)p)[i] = (uint16_t)u; break;
-    case RT_INT32: ((int32_t *)p)[i] = (int32_t)u; break;
-    case RT_UINT32: ((uint32_t *)p)[i] = (uint32_t)u; break;
-    case RT_INT64: ((int64_t *)p)[i] = v; break;
-    case RT_UINT64: ((uint64_t *)p)[i] = u; break;
-    default: break;
+    case RT_INT8:
+        ((int8_t *)p)[i] = (int8_t)u;
+        break;
+    case RT_UINT8:
+        ((uint8_t *)p)[i] = (uint8_t)u;
+        break;
+    case RT_INT16:
+        ((int16_t *)p)[i] = (int16_t)u;
+        break;
+    case RT_UINT16:
+        ((uint16_t *)p)[i] = (uint16_t)u;
+        break;
+    case RT_INT32:
+        ((int32_t *)p)[i] = (int32_t)u;
+        break;
+    case RT_UINT32:
+        ((uint32_t *)p)[i] = (uint32_t)u;
+        break;
+    case RT_INT64:
+        ((int64_t *)p)[i] = v;
+        break;
+    case RT_UINT64:
+        ((uint64_t *)p)[i] = u;
+        break;
+    default:
+        break;
     }
 }
 

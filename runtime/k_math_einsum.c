@@ -78,8 +78,8 @@ einsum_task(void *arg, int64_t t)
 {
     const struct einsum_job *p = arg;
     int64_t o0 = t * OUT_PER_TASK;
-    int64_t o1 = o0 + OUT_PER_TASK < p->out_count ? o0 + OUT_PER_TASK
-                                                  : p->out_count;
+    int64_t o1 =
+        o0 + OUT_PER_TASK < p->out_count ? o0 + OUT_PER_TASK : p->out_count;
     int nl = p->n_labels;
 
     for (int64_t o = o0; o < o1; o++) {
@@ -131,8 +131,7 @@ rt_kernel_einsum(struct rt_ctx *ctx, const struct rt_node *node,
     if (p.out_count == 0)
         return RT_OK;
     /* NOTE: a plain loop nest; batched products do not use the GEMM path. */
-    rt_parallel_for(ctx->pool, (p.out_count + OUT_PER_TASK - 1) /
-                                   OUT_PER_TASK,
+    rt_parallel_for(ctx->pool, (p.out_count + OUT_PER_TASK - 1) / OUT_PER_TASK,
                     einsum_task, &p);
     return RT_OK;
 }

@@ -9,9 +9,9 @@
 #include <math.h>
 
 enum {
-    CHUNK = 64,          /* columns of a strided softmax handled together */
-    ROW_WORK = 1 << 14,  /* elements a softmax or LayerNorm task aims at */
-    SCAN_CHUNK = 1024,   /* columns of a CumSum task */
+    CHUNK = 64,         /* columns of a strided softmax handled together */
+    ROW_WORK = 1 << 14, /* elements a softmax or LayerNorm task aims at */
+    SCAN_CHUNK = 1024,  /* columns of a CumSum task */
 };
 
 /* A view [outer, n, inner] of one normalisation and its buffers. */
@@ -57,8 +57,12 @@ exp_f32(float x)
     float t = xc * 1.44269504f + magic;
     float n = t - magic;
     float r = xc - n * 0.693145751953125f - n * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
-              r * (1.0f / 120 + r * (1.0f / 720))))));
+    float p =
+        1.0f +
+        r * (1.0f +
+             r * (0.5f +
+                  r * (1.0f / 6 +
+                       r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
     uint32_t tb, mb;
     memcpy(&tb, &t, sizeof(tb));
     memcpy(&mb, &magic, sizeof(mb));
@@ -84,8 +88,7 @@ max_f32(const float *x, int64_t n)
  * makes the row NaN, as exp(x - max) / sum does in the ONNX reference.
  */
 static void
-softmax_row_f32(const float *restrict x, float *restrict y, int64_t n,
-                int mode)
+softmax_row_f32(const float *restrict x, float *restrict y, int64_t n, int mode)
 {
     if (mode == RT_HARDMAX) {
         int64_t best = 0;
@@ -288,8 +291,8 @@ layer_norm_row_f32(const struct layer_norm_job *p, const float *restrict x,
 
 /* Normalise one row of another float dtype, computing in double. */
 static void
-layer_norm_row_any(const struct layer_norm_job *p, int64_t r,
-                   double *mean_out, double *inv_out)
+layer_norm_row_any(const struct layer_norm_job *p, int64_t r, double *mean_out,
+                   double *inv_out)
 {
     int64_t n = p->n, base = r * n;
     double mean = 0, var = 0;
@@ -318,8 +321,8 @@ layer_norm_task(void *arg, int64_t t)
 {
     const struct layer_norm_job *p = arg;
     int64_t r0 = t * p->rows_per_task;
-    int64_t r1 = r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task
-                                                 : p->rows;
+    int64_t r1 =
+        r0 + p->rows_per_task < p->rows ? r0 + p->rows_per_task : p->rows;
     for (int64_t r = r0; r < r1; r++) {
         double mean, inv;
         if (p->dtype == RT_FLOAT) {
@@ -387,8 +390,7 @@ rt_kernel_layer_norm(struct rt_ctx *ctx, const struct rt_node *node,
     if (p.rows == 0)
         return RT_OK;
     p.rows_per_task = ROW_WORK / p.n > 0 ? ROW_WORK / p.n : 1;
-    rt_parallel_for(ctx->pool, (p.rows + p.rows_per_task - 1) /
-                                   p.rows_per_task,
+    rt_parallel_for(ctx->pool, (p.rows + p.rows_per_task - 1) / p.rows_per_task,
                     layer_norm_task, &p);
     return RT_OK;
 }
@@ -398,23 +400,22 @@ rt_kernel_layer_norm(struct rt_ctx *ctx, const struct rt_node *node,
  * exclusive leaves out the element itself; reverse runs from the end.
  * Integers wrap around on overflow.
  */
-#define DEFINE_SCAN(name, T, U)                                             \
-    static void                                                             \
-    name(const T *x, T *y, int64_t n, int64_t inner, int64_t c0,            \
-         int64_t c1, int exclusive, int reverse)                            \
-    {                                                                       \
-        int64_t first = reverse ? n - 1 : 0;                                \
-        for (int64_t c = c0; c < c1; c++)                                   \
-            y[first * inner + c] = exclusive ? (T)0 : x[first * inner + c]; \
-        for (int64_t s = 1; s < n; s++) {                                   \
-            int64_t k = reverse ? n - 1 - s : s;                            \
-            int64_t prev = reverse ? k + 1 : k - 1;                         \
-            T *restrict yk = y + k * inner;                                 \
-            const T *restrict yp = y + prev * inner;                        \
-            const T *restrict xs = x + (exclusive ? prev : k) * inner;      \
-            for (int64_t c = c0; c < c1; c++)                               \
-                yk[c] = (T)((U)yp[c] + (U)xs[c]);                           \
-        }                                                                   \
+#define DEFINE_SCAN(name, T, U)                                                \
+    static void name(const T *x, T *y, int64_t n, int64_t inner, int64_t c0,   \
+                     int64_t c1, int exclusive, int reverse)                   \
+    {                                                                          \
+        int64_t first = reverse ? n - 1 : 0;                                   \
+        for (int64_t c = c0; c < c1; c++)                                      \
+            y[first * inner + c] = exclusive ? (T)0 : x[first * inner + c];    \
+        for (int64_t s = 1; s < n; s++) {                                      \
+            int64_t k = reverse ? n - 1 - s : s;                               \
+            int64_t prev = reverse ? k + 1 : k - 1;                            \
+            T *restrict yk = y + k * inner;                                    \
+            const T *restrict yp = y + prev * inner;                           \
+            const T *restrict xs = x + (exclusive ? prev : k) * inner;         \
+            for (int64_t c = c0; c < c1; c++)                                  \
+                yk[c] = (T)((U)yp[c] + (U)xs[c]);                              \
+        }                                                                      \
     }
 
 DEFINE_SCAN(scan_f32, float, float)
@@ -435,8 +436,8 @@ cumsum_task(void *arg, int64_t t)
     int excl = p->mode & 1, rev = p->mode >> 1 & 1;
     switch (p->dtype) {
     case RT_FLOAT:
-        scan_f32((const float *)p->x + off, (float *)p->y + off, p->n,
-                 p->inner, c0, c1, excl, rev);
+        scan_f32((const float *)p->x + off, (float *)p->y + off, p->n, p->inner,
+                 c0, c1, excl, rev);
         break;
     case RT_DOUBLE:
         scan_f64((const double *)p->x + off, (double *)p->y + off, p->n,
@@ -447,16 +448,16 @@ cumsum_task(void *arg, int64_t t)
                  p->inner, c0, c1, excl, rev);
         break;
     case RT_UINT32:
-        scan_u32((const uint32_t *)p->x + off, (uint32_t *)p->y + off,
-                 p->n, p->inner, c0, c1, excl, rev);
+        scan_u32((const uint32_t *)p->x + off, (uint32_t *)p->y + off, p->n,
+                 p->inner, c0, c1, excl, rev);
         break;
     case RT_INT64:
         scan_i64((const int64_t *)p->x + off, (int64_t *)p->y + off, p->n,
                  p->inner, c0, c1, excl, rev);
         break;
     case RT_UINT64:
-        scan_u64((const uint64_t *)p->x + off, (uint64_t *)p->y + off,
-                 p->n, p->inner, c0, c1, excl, rev);
+        scan_u64((const uint64_t *)p->x + off, (uint64_t *)p->y + off, p->n,
+                 p->inner, c0, c1, excl, rev);
         break;
     default:
         break;
@@ -481,8 +482,8 @@ rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
     int64_t axis = math_load_i64(bufs[1], ad->dtype, 0);
     if (axis < -xd->rank || axis >= xd->rank)
         return rt_fail(ctx, node, RT_ERR_RUNTIME,
-                       "axis %lld is out of range for rank %d",
-                       (long long)axis, (int)xd->rank);
+                       "axis %lld is out of range for rank %d", (long long)axis,
+                       (int)xd->rank);
     if (axis < 0)
         axis += xd->rank;
 

@@ -9,9 +9,9 @@
 #include <math.h>
 
 enum {
-    SEG = 256,          /* elements loaded and combined at a time */
+    SEG = 256,           /* elements loaded and combined at a time */
     TASK_WORK = 1 << 14, /* input elements a task aims at */
-    OP_SUM_EXP = 100,   /* internal: sum of exp(x - shift), for LSE */
+    OP_SUM_EXP = 100,    /* internal: sum of exp(x - shift), for LSE */
 };
 
 /*
@@ -28,9 +28,9 @@ struct reduce_job {
     int n_kept, n_red; /* kept dims exclude the last one in column form */
     int64_t kept_dim[RT_MAX_RANK], kept_stride[RT_MAX_RANK];
     int64_t red_dim[RT_MAX_RANK], red_stride[RT_MAX_RANK];
-    int64_t n_iter;    /* segments (row form) or elements (column form) */
-    int64_t count;     /* reduced elements per output */
-    int64_t seg;       /* row form: last dim; column form: outputs per row */
+    int64_t n_iter; /* segments (row form) or elements (column form) */
+    int64_t count;  /* reduced elements per output */
+    int64_t seg;    /* row form: last dim; column form: outputs per row */
     int column;
     int64_t units, per_task, chunks;
     const void *x;
@@ -73,10 +73,14 @@ static double
 identity_f64(int op)
 {
     switch (op) {
-    case RT_REDUCE_PROD: return 1;
-    case RT_REDUCE_MAX: return -INFINITY;
-    case RT_REDUCE_MIN: return INFINITY;
-    default: return 0;
+    case RT_REDUCE_PROD:
+        return 1;
+    case RT_REDUCE_MAX:
+        return -INFINITY;
+    case RT_REDUCE_MIN:
+        return INFINITY;
+    default:
+        return 0;
     }
 }
 
@@ -84,10 +88,14 @@ static int64_t
 identity_i64(int op)
 {
     switch (op) {
-    case RT_REDUCE_PROD: return 1;
-    case RT_REDUCE_MAX: return INT64_MIN;
-    case RT_REDUCE_MIN: return INT64_MAX;
-    default: return 0;
+    case RT_REDUCE_PROD:
+        return 1;
+    case RT_REDUCE_MAX:
+        return INT64_MIN;
+    case RT_REDUCE_MIN:
+        return INT64_MAX;
+    default:
+        return 0;
     }
 }
 
@@ -188,12 +196,24 @@ combine_vec_i64(int op, int64_t *restrict acc, const int64_t *restrict v,
     for (int64_t i = 0; i < n; i++) {
         uint64_t a = (uint64_t)acc[i], x = (uint64_t)v[i];
         switch (op) {
-        case RT_REDUCE_PROD: a *= x; break;
-        case RT_REDUCE_MAX: a = v[i] > acc[i] ? x : a; break;
-        case RT_REDUCE_MIN: a = v[i] < acc[i] ? x : a; break;
-        case RT_REDUCE_L1: a += v[i] < 0 ? -x : x; break;
-        case RT_REDUCE_SUM_SQUARE: a += x * x; break;
-        default: a += x; break;
+        case RT_REDUCE_PROD:
+            a *= x;
+            break;
+        case RT_REDUCE_MAX:
+            a = v[i] > acc[i] ? x : a;
+            break;
+        case RT_REDUCE_MIN:
+            a = v[i] < acc[i] ? x : a;
+            break;
+        case RT_REDUCE_L1:
+            a += v[i] < 0 ? -x : x;
+            break;
+        case RT_REDUCE_SUM_SQUARE:
+            a += x * x;
+            break;
+        default:
+            a += x;
+            break;
         }
         memcpy(&acc[i], &a, sizeof(a));
     }
@@ -204,15 +224,24 @@ static int64_t
 int_limit(int32_t dtype, int want_max)
 {
     switch (dtype) {
-    case RT_INT8: return want_max ? INT8_MAX : INT8_MIN;
-    case RT_UINT8: return want_max ? UINT8_MAX : 0;
-    case RT_INT16: return want_max ? INT16_MAX : INT16_MIN;
-    case RT_UINT16: return want_max ? UINT16_MAX : 0;
-    case RT_INT32: return want_max ? INT32_MAX : INT32_MIN;
-    case RT_UINT32: return want_max ? (int64_t)UINT32_MAX : 0;
-    case RT_INT64: return want_max ? INT64_MAX : INT64_MIN;
-    case RT_UINT64: return want_max ? -1 : 0;
-    default: return 0;
+    case RT_INT8:
+        return want_max ? INT8_MAX : INT8_MIN;
+    case RT_UINT8:
+        return want_max ? UINT8_MAX : 0;
+    case RT_INT16:
+        return want_max ? INT16_MAX : INT16_MIN;
+    case RT_UINT16:
+        return want_max ? UINT16_MAX : 0;
+    case RT_INT32:
+        return want_max ? INT32_MAX : INT32_MIN;
+    case RT_UINT32:
+        return want_max ? (int64_t)UINT32_MAX : 0;
+    case RT_INT64:
+        return want_max ? INT64_MAX : INT64_MIN;
+    case RT_UINT64:
+        return want_max ? -1 : 0;
+    default:
+        return 0;
     }
 }
 
@@ -221,14 +250,21 @@ static void
 store_f64(const struct reduce_job *p, int64_t o, double acc, double m)
 {
     switch (p->op) {
-    case RT_REDUCE_MEAN: acc /= (double)p->count; break;
-    case RT_REDUCE_L2: acc = sqrt(acc); break;
-    case RT_REDUCE_LOG_SUM: acc = log(acc); break;
+    case RT_REDUCE_MEAN:
+        acc /= (double)p->count;
+        break;
+    case RT_REDUCE_L2:
+        acc = sqrt(acc);
+        break;
+    case RT_REDUCE_LOG_SUM:
+        acc = log(acc);
+        break;
     case RT_REDUCE_LOG_SUM_EXP:
         /* m is the max: -inf for an empty or all -inf input. */
         acc = isfinite(m) ? m + log(acc) : m;
         break;
-    default: break;
+    default:
+        break;
     }
     if (math_is_float(p->out_dtype)) {
         math_store_f64(p->y, p->out_dtype, o, acc);
@@ -407,8 +443,7 @@ reduce_setup(struct reduce_job *p, const int64_t *ints, int n_ints)
         return -1;
     const int64_t *dims = ints + 2, *red = ints + 2 + nd;
     int64_t stride = 1;
-    int64_t kd[RT_MAX_RANK], ks[RT_MAX_RANK], rd[RT_MAX_RANK],
-        rs[RT_MAX_RANK];
+    int64_t kd[RT_MAX_RANK], ks[RT_MAX_RANK], rd[RT_MAX_RANK], rs[RT_MAX_RANK];
     int nk = 0, nr = 0;
     for (int d = nd - 1; d >= 0; d--) {
         if (red[d]) {
@@ -592,16 +627,14 @@ ranks_before(const struct select_job *p, int64_t base, int64_t a, int64_t b)
 
 /* Restore the heap below slot i: every parent ranks after its children. */
 static void
-sift_down(const struct select_job *p, int64_t base, int64_t *h,
-          int64_t stride, int64_t size, int64_t i)
+sift_down(const struct select_job *p, int64_t base, int64_t *h, int64_t stride,
+          int64_t size, int64_t i)
 {
     for (;;) {
         int64_t worst = i, l = 2 * i + 1, r = l + 1;
-        if (l < size && ranks_before(p, base, h[worst * stride],
-                                     h[l * stride]))
+        if (l < size && ranks_before(p, base, h[worst * stride], h[l * stride]))
             worst = l;
-        if (r < size && ranks_before(p, base, h[worst * stride],
-                                     h[r * stride]))
+        if (r < size && ranks_before(p, base, h[worst * stride], h[r * stride]))
             worst = r;
         if (worst == i)
             return;
@@ -626,8 +659,7 @@ topk_task(void *arg, int64_t o)
             h[j * stride] = j;
             for (int64_t c = j; c > 0;) {
                 int64_t parent = (c - 1) / 2;
-                if (!ranks_before(p, base, h[parent * stride],
-                                  h[c * stride]))
+                if (!ranks_before(p, base, h[parent * stride], h[c * stride]))
                     break;
                 int64_t tmp = h[c * stride];
                 h[c * stride] = h[parent * stride];

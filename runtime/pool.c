@@ -14,8 +14,8 @@
 #include <time.h>
 
 enum {
-    SPIN_NS = 20 * 1000,  /* how long an idle thread polls before sleeping */
-    SPIN_CHECK = 64,      /* pauses between clock reads while polling */
+    SPIN_NS = 20 * 1000, /* how long an idle thread polls before sleeping */
+    SPIN_CHECK = 64,     /* pauses between clock reads while polling */
 };
 
 struct rt_pool {

@@ -36,6 +36,7 @@ enum rt_status {
     RT_ERR_SHAPE = 2,    /* an input whose dtype, rank or dims do not match */
     RT_ERR_RUNTIME = 3,  /* a kernel rejected the data, e.g. an index */
     RT_ERR_MEMORY = 4,   /* an allocation failed */
+    RT_ERR_UNSUPPORTED_CPU = 5, /* the CPU lacks the library's instructions */
 };
 
 /* The static type of one kernel operand: its dtype, rank and dims. */
@@ -51,8 +52,8 @@ struct rt_desc {
  * a layout that each kernel documents above its definition.
  */
 struct rt_node {
-    const char *name;     /* ONNX node name, for error messages */
-    const char *op_type;  /* ONNX op type, for error messages */
+    const char *name;    /* ONNX node name, for error messages */
+    const char *op_type; /* ONNX op type, for error messages */
     int32_t n_inputs;
     int32_t n_outputs;
     int32_t n_ints;
@@ -109,6 +110,13 @@ struct rt_io {
 typedef int (*rt_forward_fn)(struct rt_ctx *ctx, void *const *inputs,
                              void *const *outputs, char *arena);
 
+/* Vector instruction sets a library may be compiled for (x86-64). */
+enum rt_isa {
+    RT_ISA_BASELINE = 0,
+    RT_ISA_AVX2 = 1,   /* AVX2 and FMA */
+    RT_ISA_AVX512 = 2, /* AVX-512F */
+};
+
 /* A compiled model, emitted by the code generator as a constant. */
 struct rt_model {
     const char *name; /* the --name prefix */
@@ -118,6 +126,7 @@ struct rt_model {
     const struct rt_io *outputs;
     int64_t arena_size; /* bytes of workspace one run needs */
     rt_forward_fn forward;
+    int32_t isa; /* an enum rt_isa the running CPU must support */
 };
 
 /* A tensor the caller passes to a run, as the public header declares it. */

@@ -30,20 +30,34 @@ static const char *
 dtype_name(int32_t t)
 {
     switch (t) {
-    case RT_FLOAT: return "float32";
-    case RT_UINT8: return "uint8";
-    case RT_INT8: return "int8";
-    case RT_UINT16: return "uint16";
-    case RT_INT16: return "int16";
-    case RT_INT32: return "int32";
-    case RT_INT64: return "int64";
-    case RT_BOOL: return "bool";
-    case RT_FLOAT16: return "float16";
-    case RT_DOUBLE: return "float64";
-    case RT_UINT32: return "uint32";
-    case RT_UINT64: return "uint64";
-    case RT_BFLOAT16: return "bfloat16";
-    default: return "unknown";
+    case RT_FLOAT:
+        return "float32";
+    case RT_UINT8:
+        return "uint8";
+    case RT_INT8:
+        return "int8";
+    case RT_UINT16:
+        return "uint16";
+    case RT_INT16:
+        return "int16";
+    case RT_INT32:
+        return "int32";
+    case RT_INT64:
+        return "int64";
+    case RT_BOOL:
+        return "bool";
+    case RT_FLOAT16:
+        return "float16";
+    case RT_DOUBLE:
+        return "float64";
+    case RT_UINT32:
+        return "uint32";
+    case RT_UINT64:
+        return "uint64";
+    case RT_BFLOAT16:
+        return "bfloat16";
+    default:
+        return "unknown";
     }
 }
 
@@ -60,6 +74,27 @@ format_dims(char *buf, size_t size, const int64_t *dims, int rank)
     return 0;
 }
 
+/*
+ * Whether this CPU runs code compiled for isa.  Code generation targets
+ * the compiling machine's CPU, so a library moved to an older CPU would
+ * otherwise die of an illegal instruction.
+ */
+static int
+cpu_supports(int32_t isa)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (isa >= RT_ISA_AVX512 && !__builtin_cpu_supports("avx512f"))
+        return 0;
+    if (isa >= RT_ISA_AVX2 &&
+        !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return 0;
+#else
+    (void)isa;
+#endif
+    return 1;
+}
+
 int
 rt_session_create(const struct rt_model *m, int n_threads,
                   struct rt_session **out)
@@ -69,6 +104,8 @@ rt_session_create(const struct rt_model *m, int n_threads,
     *out = NULL;
     if (!m || n_threads > RT_MAX_THREADS)
         return RT_ERR_ARGUMENT;
+    if (!cpu_supports(m->isa))
+        return RT_ERR_UNSUPPORTED_CPU;
     struct rt_session *s = calloc(1, sizeof(*s));
     if (!s)
         return RT_ERR_MEMORY;

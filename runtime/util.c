@@ -50,8 +50,8 @@ rt_fail(struct rt_ctx *ctx, const struct rt_node *node, int status,
         return status;
     int at = 0;
     if (node)
-        at = snprintf(ctx->error, RT_ERROR_SIZE, "%s node '%s': ",
-                      node->op_type ? node->op_type : "?",
+        at = snprintf(ctx->error, RT_ERROR_SIZE,
+                      "%s node '%s': ", node->op_type ? node->op_type : "?",
                       node->name ? node->name : "?");
     if (at < 0 || at >= RT_ERROR_SIZE)
         at = 0;

@@ -135,7 +135,8 @@ add_to_list(const char **list, int *n, const char *item, const char *opt)
         return ir_errorf("too many %s options (at most %d)", opt, MAX_LIST);
     if (!pass_find(item))
         return ir_errorf("%s=%s: no pass named '%s'; --list-passes "
-                         "lists them", opt, item, item);
+                         "lists them",
+                         opt, item, item);
     list[(*n)++] = item;
     return 0;
 }
@@ -175,7 +176,9 @@ parse_args(struct compile_args *a, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:O:h", compile_options, NULL)) !=
            -1) {
         switch (c) {
-        case 'o': a->output = optarg; break;
+        case 'o':
+            a->output = optarg;
+            break;
         case 'O':
             if (optarg[0] < '0' || optarg[0] > '3' || optarg[1])
                 return ir_errorf("-O%s: the level must be 0, 1, 2 or 3",
@@ -209,13 +212,18 @@ parse_args(struct compile_args *a, int argc, char **argv)
                 a->emit_ir = a->emit_dot = true;
             else
                 return ir_errorf("--emit=%s: expected so, obj, llvm, ir or "
-                                 "dot", optarg);
+                                 "dot",
+                                 optarg);
             break;
-        case OPT_HEADER: a->cg.header = optarg; break;
-        case OPT_CC: a->cg.cc = optarg; break;
+        case OPT_HEADER:
+            a->cg.header = optarg;
+            break;
+        case OPT_CC:
+            a->cg.cc = optarg;
+            break;
         case OPT_PRINT_BEFORE:
-            if (add_to_list(a->print_before, &a->passes.n_print_before,
-                            optarg, "--print-before") != 0)
+            if (add_to_list(a->print_before, &a->passes.n_print_before, optarg,
+                            "--print-before") != 0)
                 return -1;
             break;
         case OPT_PRINT_AFTER:
@@ -223,18 +231,32 @@ parse_args(struct compile_args *a, int argc, char **argv)
                             "--print-after") != 0)
                 return -1;
             break;
-        case OPT_PRINT_AFTER_ALL: a->passes.print_after_all = true; break;
+        case OPT_PRINT_AFTER_ALL:
+            a->passes.print_after_all = true;
+            break;
         case OPT_DISABLE_PASS:
             if (add_to_list(a->disabled, &a->passes.n_disabled, optarg,
                             "--disable-pass") != 0)
                 return -1;
             break;
-        case OPT_VERIFY_EACH: a->passes.verify_each = true; break;
-        case OPT_TIME_PASSES: a->passes.time_passes = true; break;
-        case OPT_STATS: a->passes.stats = true; break;
-        case OPT_EXPLAIN_FUSION: a->passes.explain = true; break;
-        case OPT_LIST_PASSES: pass_list(stdout); return 1;
-        case 'h': fputs(compile_usage, stdout); return 1;
+        case OPT_VERIFY_EACH:
+            a->passes.verify_each = true;
+            break;
+        case OPT_TIME_PASSES:
+            a->passes.time_passes = true;
+            break;
+        case OPT_STATS:
+            a->passes.stats = true;
+            break;
+        case OPT_EXPLAIN_FUSION:
+            a->passes.explain = true;
+            break;
+        case OPT_LIST_PASSES:
+            pass_list(stdout);
+            return 1;
+        case 'h':
+            fputs(compile_usage, stdout);
+            return 1;
         default:
             fputs(compile_usage, stderr);
             return -1;
@@ -266,7 +288,8 @@ bind_shape(struct ir_graph *g, const char *arg)
         if (end == p || d < 0 || errno == ERANGE ||
             (*end && (*end != 'x' || !end[1])))
             return ir_errorf("--shape '%s': dims must be whole numbers >= 0 "
-                             "joined by x", arg);
+                             "joined by x",
+                             arg);
         if (rank >= IR_MAX_RANK)
             return ir_errorf("--shape '%s': rank above %d is not supported",
                              arg, IR_MAX_RANK);
@@ -358,7 +381,8 @@ compile(struct compile_args *a)
         rc = make_parent_dirs(a->output);
         if (rc == 0 && same_file(a->output, a->model))
             rc = ir_errorf("the output '%s' is the model itself; choose "
-                           "another -o", a->output);
+                           "another -o",
+                           a->output);
         a->cg.name = a->name;
         a->cg.output = a->output;
         a->cg.emit = a->emit;

@@ -12,4 +12,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     llvm-19-dev llvm-19-tools clang-19 clang-format-19 \
     libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata \
     python3 python3-numpy python3-onnx python3-torch \
+    valgrind libclang-rt-19-dev \
     > /dev/null

@@ -44,7 +44,8 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t)
     const char *s = strstr(h, "'shape'");
     if (!d || !f || !s)
         return ir_errorf("'%s': the .npy header lacks descr, fortran_order "
-                         "or shape", path);
+                         "or shape",
+                         path);
     d = strchr(d + 7, '\'');
     if (!d)
         return ir_errorf("'%s': malformed descr in the .npy header", path);
@@ -75,8 +76,7 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t)
         char *end;
         long long dim = strtoll(s, &end, 10);
         if (end == s || dim < 0)
-            return ir_errorf("'%s': malformed shape in the .npy header",
-                             path);
+            return ir_errorf("'%s': malformed shape in the .npy header", path);
         if (t->shape.rank >= IR_MAX_RANK)
             return ir_errorf("'%s': rank above %d is not supported", path,
                              IR_MAX_RANK);
@@ -134,14 +134,16 @@ read_npy(const char *path, struct tool_tensor *t)
     long data_at = ftell(f);
     if (fseek(f, 0, SEEK_END) != 0 || ftell(f) - data_at < (long)t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
-                  "header promises", path, t->nbytes);
+                  "header promises",
+                  path, t->nbytes);
         goto out;
     }
     fseek(f, data_at, SEEK_SET);
     t->data = ir_xmalloc(t->nbytes + 1);
     if (fread(t->data, 1, t->nbytes, f) != t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
-                  "header promises", path, t->nbytes);
+                  "header promises",
+                  path, t->nbytes);
         tool_tensor_free(t);
         goto out;
     }
@@ -181,11 +183,11 @@ tool_write_npy(const char *path, const struct tool_tensor *t)
     if (t->shape.rank > 1)
         shape[strlen(shape) - 1] = 0; /* (2, 3) rather than (2, 3,) */
     char header[512];
-    int n = snprintf(header, sizeof(header),
-                     "{'descr': '%c%s', 'fortran_order': False, "
-                     "'shape': (%s), }",
-                     descr[0] == 'b' || descr[1] == '1' ? '|' : '<', descr,
-                     shape);
+    int n =
+        snprintf(header, sizeof(header),
+                 "{'descr': '%c%s', 'fortran_order': False, "
+                 "'shape': (%s), }",
+                 descr[0] == 'b' || descr[1] == '1' ? '|' : '<', descr, shape);
     /* Pad with spaces so the data starts at a multiple of 64 bytes. */
     int total = 10 + n + 1;
     int pad = (64 - total % 64) % 64;
@@ -193,7 +195,14 @@ tool_write_npy(const char *path, const struct tool_tensor *t)
     if (!f)
         return ir_errorf("cannot write '%s'", path);
     int hlen = n + pad + 1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
                              (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
     fwrite(pre, 1, 10, f);
@@ -212,18 +221,29 @@ element(const struct tool_tensor *t, int64_t i)
 {
     const void *p = t->data;
     switch (t->dtype) {
-    case IR_DTYPE_FLOAT: return ((const float *)p)[i];
-    case IR_DTYPE_DOUBLE: return ((const double *)p)[i];
-    case IR_DTYPE_INT64: return (double)((const int64_t *)p)[i];
-    case IR_DTYPE_INT32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INT16: return ((const int16_t *)p)[i];
-    case IR_DTYPE_INT8: return ((const int8_t *)p)[i];
-    case IR_DTYPE_UINT64: return (double)((const uint64_t *)p)[i];
-    case IR_DTYPE_UINT32: return ((const uint32_t *)p)[i];
-    case IR_DTYPE_UINT16: return ((const uint16_t *)p)[i];
+    case IR_DTYPE_FLOAT:
+        return ((const float *)p)[i];
+    case IR_DTYPE_DOUBLE:
+        return ((const double *)p)[i];
+    case IR_DTYPE_INT64:
+        return (double)((const int64_t *)p)[i];
+    case IR_DTYPE_INT32:
+        return ((const int32_t *)p)[i];
+    case IR_DTYPE_INT16:
+        return ((const int16_t *)p)[i];
+    case IR_DTYPE_INT8:
+        return ((const int8_t *)p)[i];
+    case IR_DTYPE_UINT64:
+        return (double)((const uint64_t *)p)[i];
+    case IR_DTYPE_UINT32:
+        return ((const uint32_t *)p)[i];
+    case IR_DTYPE_UINT16:
+        return ((const uint16_t *)p)[i];
     case IR_DTYPE_UINT8:
-    case IR_DTYPE_BOOL: return ((const uint8_t *)p)[i];
-    default: return 0;
+    case IR_DTYPE_BOOL:
+        return ((const uint8_t *)p)[i];
+    default:
+        return 0;
     }
 }
 
@@ -278,13 +298,14 @@ tool_compare(const char *label, const struct tool_tensor *got,
             fabs(g - w) > *max_err)
             *max_err = fabs(g - w);
         if (!ok && bad++ < 5)
-            fprintf(ir_error_stream(), "%s: element %lld is %.9g, expected "
+            fprintf(ir_error_stream(),
+                    "%s: element %lld is %.9g, expected "
                     "%.9g\n",
                     label, (long long)i, g, w);
     }
     if (bad)
         return ir_errorf("%s: %lld of %lld elements differ beyond rtol %g, "
-                         "atol %g", label, (long long)bad, (long long)n, rtol,
-                         atol);
+                         "atol %g",
+                         label, (long long)bad, (long long)n, rtol, atol);
     return 0;
 }

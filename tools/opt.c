@@ -76,7 +76,8 @@ parse_pass_list(char *list, const struct pass **passes, int *n)
         const struct pass *p = pass_find(name);
         if (!p)
             return ir_errorf("--passes: no pass named '%s'; --list-passes "
-                             "lists them", name);
+                             "lists them",
+                             name);
         if (*n >= MAX_PASSES)
             return ir_errorf("--passes: at most %d passes", MAX_PASSES);
         passes[(*n)++] = p;
@@ -134,7 +135,9 @@ tool_opt_main(int argc, char **argv)
             dim_values[n_dims++] = v;
             break;
         }
-        case 'a': po.print_after_all = true; break;
+        case 'a':
+            po.print_after_all = true;
+            break;
         case 'm':
             if (strcmp(optarg, "ir") != 0 && strcmp(optarg, "dot") != 0) {
                 rc = ir_errorf("--emit=%s: expected ir or dot", optarg);
@@ -142,19 +145,33 @@ tool_opt_main(int argc, char **argv)
             }
             dot = strcmp(optarg, "dot") == 0;
             break;
-        case 's': po.stats = true; break;
-        case 'e': po.explain = true; break;
+        case 's':
+            po.stats = true;
+            break;
+        case 'e':
+            po.explain = true;
+            break;
         case 'x':
             if (!pass_find(optarg) || n_disabled >= MAX_PASSES) {
                 rc = ir_errorf("--disable-pass=%s: no pass named '%s'; "
-                               "--list-passes lists them", optarg, optarg);
+                               "--list-passes lists them",
+                               optarg, optarg);
                 break;
             }
             disabled[n_disabled++] = optarg;
             break;
-        case 'l': pass_list(stdout); free(list); return 0;
-        case 'h': fputs(opt_usage, stdout); free(list); return 0;
-        default: fputs(opt_usage, stderr); free(list); return 2;
+        case 'l':
+            pass_list(stdout);
+            free(list);
+            return 0;
+        case 'h':
+            fputs(opt_usage, stdout);
+            free(list);
+            return 0;
+        default:
+            fputs(opt_usage, stderr);
+            free(list);
+            return 2;
         }
     }
     if (rc != 0) {

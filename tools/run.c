@@ -96,7 +96,8 @@ load_api(const char *path, void **handle, struct api *api)
         (const char *(*)(void))dlsym(*handle, "onnxc_model_name");
     if (!model_name)
         return ir_errorf("'%s' was not made by onnxc compile: it has no "
-                         "onnxc_model_name symbol", path);
+                         "onnxc_model_name symbol",
+                         path);
     const char *prefix = model_name();
     struct {
         const char *suffix;
@@ -127,8 +128,7 @@ load_api(const char *path, void **handle, struct api *api)
 }
 
 static int
-parse_named(struct named_file *list, int *n, const char *arg,
-            const char *what)
+parse_named(struct named_file *list, int *n, const char *arg, const char *what)
 {
     if (*n >= MAX_TENSORS)
         return ir_errorf("too many %s files (at most %d)", what, MAX_TENSORS);
@@ -186,7 +186,9 @@ parse_run_args(struct run_args *a, int argc, char **argv)
             if (parse_named(a->expects, &a->n_expects, optarg, "expect") != 0)
                 return -1;
             break;
-        case 'o': a->out_dir = optarg; break;
+        case 'o':
+            a->out_dir = optarg;
+            break;
         case 'r':
             if (parse_number("--rtol", optarg, &a->rtol) != 0)
                 return -1;
@@ -213,8 +215,12 @@ parse_run_args(struct run_args *a, int argc, char **argv)
                 a->repeat = (int)v;
             break;
         }
-        case 'h': fputs(run_usage, stdout); return 1;
-        default: fputs(run_usage, stderr); return -1;
+        case 'h':
+            fputs(run_usage, stdout);
+            return 1;
+        default:
+            fputs(run_usage, stderr);
+            return -1;
         }
     }
     if (optind != argc - 1) {
@@ -231,12 +237,20 @@ static const char *
 status_text(int status)
 {
     switch (status) {
-    case 1: return "invalid argument";
-    case 2: return "wrong tensor dtype or shape";
-    case 3: return "the data was rejected";
-    case 4: return "out of memory (the workspace or threads could not be "
-                   "allocated)";
-    default: return "unknown status";
+    case 1:
+        return "invalid argument";
+    case 2:
+        return "wrong tensor dtype or shape";
+    case 3:
+        return "the data was rejected";
+    case 4:
+        return "out of memory (the workspace or threads could not be "
+               "allocated)";
+    case 5:
+        return "this CPU lacks vector instructions that the library was "
+               "compiled for; compile the model on this machine";
+    default:
+        return "unknown status";
     }
 }
 
@@ -255,10 +269,10 @@ safe_file_name(const char *name, char *out, size_t size)
 {
     size_t n = 0;
     for (const char *p = name; *p && n + 1 < size; p++)
-        out[n++] = isalnum((unsigned char)*p) || *p == '.' || *p == '_' ||
-                           *p == '-'
-                       ? *p
-                       : '_';
+        out[n++] =
+            isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-'
+                ? *p
+                : '_';
     out[n] = 0;
 }
 
@@ -308,8 +322,8 @@ check_expected(const struct run_args *a, const struct api *api,
         const struct named_file *f = &a->expects[i];
         int k = f->name ? find_name(api->output_name, no, f->name) : i;
         if (k < 0 || k >= no) {
-            rc = ir_errorf("--expect %s: the model has no output %s%s",
-                           f->path, f->name ? "named " : "number ",
+            rc = ir_errorf("--expect %s: the model has no output %s%s", f->path,
+                           f->name ? "named " : "number ",
                            f->name ? f->name : "in that position");
             continue;
         }
@@ -322,11 +336,10 @@ check_expected(const struct run_args *a, const struct api *api,
         if (a->scaled_atol >= 0 && ir_dtype_is_float(want.dtype)) {
             int64_t n = ir_shape_numel(&want.shape);
             for (int64_t j = 0; j < n; j++) {
-                double w = want.dtype == IR_DTYPE_FLOAT
-                               ? ((float *)want.data)[j]
-                               : want.dtype == IR_DTYPE_DOUBLE
-                                     ? ((double *)want.data)[j]
-                                     : 0;
+                double w =
+                    want.dtype == IR_DTYPE_FLOAT    ? ((float *)want.data)[j]
+                    : want.dtype == IR_DTYPE_DOUBLE ? ((double *)want.data)[j]
+                                                    : 0;
                 if (isfinite(w) && fabs(w) > max_ref)
                     max_ref = fabs(w);
             }
@@ -338,7 +351,8 @@ check_expected(const struct run_args *a, const struct api *api,
             rc = -1;
         else
             printf("%s: ok, max abs error %.3g (tolerance %.3g + %.3g*|want|)"
-                   "\n", label, max_err, atol, rtol);
+                   "\n",
+                   label, max_err, atol, rtol);
         tool_tensor_free(&want);
     }
     return rc;
@@ -377,8 +391,8 @@ run(const struct run_args *a)
     struct api_tensor *tin = calloc((size_t)ni + 1, sizeof(*tin));
     struct api_tensor *tout = calloc((size_t)no + 1, sizeof(*tout));
     if (a->n_inputs != ni)
-        rc = ir_errorf("the model has %d inputs but %d were given",
-                       (int)ni, a->n_inputs);
+        rc = ir_errorf("the model has %d inputs but %d were given", (int)ni,
+                       a->n_inputs);
     for (int i = 0; rc == 0 && i < a->n_inputs; i++) {
         const struct named_file *f = &a->inputs[i];
         int k = f->name ? find_name(api.input_name, ni, f->name) : i;
@@ -393,8 +407,7 @@ run(const struct run_args *a)
         }
         rc = tool_read_tensor(f->path, &ins[k]);
         tin[k] = (struct api_tensor){ins[k].data, ins[k].shape.dim,
-                                     ins[k].shape.rank,
-                                     (int32_t)ins[k].dtype};
+                                     ins[k].shape.rank, (int32_t)ins[k].dtype};
     }
     for (int32_t i = 0; rc == 0 && i < no; i++) {
         struct tool_tensor *t = &outs[i];

@@ -81,8 +81,7 @@ free_data_set(struct data_set *d)
 }
 
 static int
-load_files(const char *dir, const char *prefix, struct tool_tensor *t,
-           int *n)
+load_files(const char *dir, const char *prefix, struct tool_tensor *t, int *n)
 {
     *n = 0;
     for (int i = 0; i < 64; i++) {
@@ -135,8 +134,8 @@ bind_to_data(struct ir_graph *g, struct data_set *d)
                 g->sym_bound[v->shape.sym[k]] = t->shape.dim[k];
             else if (v->shape.dim[k] != t->shape.dim[k])
                 return ir_errorf("input '%s' dim %d is %lld in the model, "
-                                 "%lld in the data", v->name, k,
-                                 (long long)v->shape.dim[k],
+                                 "%lld in the data",
+                                 v->name, k, (long long)v->shape.dim[k],
                                  (long long)t->shape.dim[k]);
         }
     }
@@ -148,15 +147,15 @@ compare_outputs(const struct ir_graph *g, const struct tool_tensor *got,
                 const struct data_set *d)
 {
     if (d->n_outputs != g->n_outputs)
-        return ir_errorf("the test has %d outputs, the model %d",
-                         d->n_outputs, (int)g->n_outputs);
+        return ir_errorf("the test has %d outputs, the model %d", d->n_outputs,
+                         (int)g->n_outputs);
     int rc = 0;
     for (int i = 0; i < d->n_outputs; i++) {
         double err;
         retype_bfloat16((struct tool_tensor *)&d->outputs[i],
                         g->values[g->outputs[i]].dtype);
-        if (tool_compare(g->values[g->outputs[i]].name, &got[i],
-                         &d->outputs[i], 1e-3, 1e-7, &err) != 0)
+        if (tool_compare(g->values[g->outputs[i]].name, &got[i], &d->outputs[i],
+                         1e-3, 1e-7, &err) != 0)
             rc = -1;
     }
     return rc;
@@ -209,8 +208,8 @@ freeze_shape_inputs(struct ir_graph *g, const struct data_set *d, int *map)
     bool frozen[64] = {false};
     for (int32_t i = 0; i < g->n_ops; i++) {
         const struct ir_op *op = &g->ops[i];
-        bool all = op->kind == IR_OP_CONSTANT_OF_SHAPE ||
-                   op->kind == IR_OP_RANGE;
+        bool all =
+            op->kind == IR_OP_CONSTANT_OF_SHAPE || op->kind == IR_OP_RANGE;
         for (int k = all ? 0 : 1; k < op->n_operands; k++)
             for (int32_t j = 0; j < g->n_inputs && j < 64; j++)
                 if (op->operands[k] == g->inputs[j])
@@ -254,8 +253,8 @@ run_compiled(struct ir_graph *g, const struct data_set *d,
         return -1;
     char lib[512];
     snprintf(lib, sizeof(lib), "%s/t%d.so", o->tmpdir, (int)getpid());
-    struct cg_options cg = {.name = "t", .output = lib, .emit = CG_EMIT_SO,
-                            .opt_level = 2};
+    struct cg_options cg = {
+        .name = "t", .output = lib, .emit = CG_EMIT_SO, .opt_level = 2};
     char header[600];
     snprintf(header, sizeof(header), "%s.h", lib);
     cg.header = header;
@@ -266,11 +265,11 @@ run_compiled(struct ir_graph *g, const struct data_set *d,
     unlink(header);
     if (!h)
         return ir_errorf("cannot load the compiled test: %s", dlerror());
-    int (*create)(int32_t, void **) = (int (*)(int32_t, void **))dlsym(
-        h, "t_create");
+    int (*create)(int32_t, void **) =
+        (int (*)(int32_t, void **))dlsym(h, "t_create");
     int (*run)(void *, const void *, int32_t, void *, int32_t) =
-        (int (*)(void *, const void *, int32_t, void *, int32_t))dlsym(
-            h, "t_run");
+        (int (*)(void *, const void *, int32_t, void *, int32_t))dlsym(h,
+                                                                       "t_run");
     const char *(*last_error)(const void *) =
         (const char *(*)(const void *))dlsym(h, "t_last_error");
     void (*destroy)(void *) = (void (*)(void *))dlsym(h, "t_destroy");
@@ -288,8 +287,8 @@ run_compiled(struct ir_graph *g, const struct data_set *d,
         const struct ir_value *v = &g->values[g->outputs[i]];
         got[i].dtype = v->dtype;
         got[i].shape = v->shape;
-        got[i].nbytes = (size_t)ir_shape_numel(&v->shape) *
-                        ir_dtype_size(v->dtype);
+        got[i].nbytes =
+            (size_t)ir_shape_numel(&v->shape) * ir_dtype_size(v->dtype);
         got[i].data = calloc(got[i].nbytes + 1, 1);
         out[i] = (struct api_tensor){got[i].data, got[i].shape.dim,
                                      got[i].shape.rank, (int32_t)v->dtype};
@@ -407,9 +406,12 @@ finish_test(int status, FILE *log, char *message, size_t size)
         return RESULT_CRASHED;
     }
     switch (WEXITSTATUS(status)) {
-    case CHILD_PASS: return RESULT_PASSED;
-    case CHILD_FAIL: return RESULT_FAILED;
-    case CHILD_UNSUPPORTED: return RESULT_UNSUPPORTED;
+    case CHILD_PASS:
+        return RESULT_PASSED;
+    case CHILD_FAIL:
+        return RESULT_FAILED;
+    case CHILD_UNSUPPORTED:
+        return RESULT_UNSUPPORTED;
     default:
         /* Sanitizers and aborts exit with other codes. */
         snprintf(message + n, size - n, "exited with status %d",
@@ -449,8 +451,10 @@ collect(int argc, char **argv, int *n, bool *missing)
         } else {
             DIR *d = opendir(argv[i]);
             if (!d) {
-                fprintf(stderr, "onnxc: error: '%s' is not a test "
-                        "directory and cannot be read\n", argv[i]);
+                fprintf(stderr,
+                        "onnxc: error: '%s' is not a test "
+                        "directory and cannot be read\n",
+                        argv[i]);
                 *missing = true;
                 continue;
             }
@@ -460,13 +464,14 @@ collect(int argc, char **argv, int *n, bool *missing)
                 if (e->d_name[0] == '.')
                     continue;
                 char path[4096];
-                if (snprintf(path, sizeof(path), "%s/%s", argv[i],
-                             e->d_name) >= (int)sizeof(path))
+                if (snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name) >=
+                    (int)sizeof(path))
                     continue;
                 if (!is_test_dir(path))
                     continue;
                 if (nf == fcap)
-                    found = realloc(found, sizeof(char *) * (size_t)(fcap *= 2));
+                    found =
+                        realloc(found, sizeof(char *) * (size_t)(fcap *= 2));
                 found[nf++] = strdup(path);
             }
             closedir(d);
@@ -573,32 +578,48 @@ tool_test_onnx_main(int argc, char **argv)
             if (strcmp(optarg, "fold") == 0)
                 o.fold = true;
             else if (strcmp(optarg, "compile") != 0) {
-                fprintf(stderr, "onnxc: error: --mode=%s: expected compile "
-                        "or fold\n", optarg);
+                fprintf(stderr,
+                        "onnxc: error: --mode=%s: expected compile "
+                        "or fold\n",
+                        optarg);
                 return 2;
             }
             break;
         case 't':
             o.timeout = atoi(optarg);
             if (o.timeout <= 0) {
-                fprintf(stderr, "onnxc: error: --timeout %s: expected "
-                        "seconds > 0\n", optarg);
+                fprintf(stderr,
+                        "onnxc: error: --timeout %s: expected "
+                        "seconds > 0\n",
+                        optarg);
                 return 2;
             }
             break;
-        case 'r': o.report = optarg; break;
-        case 'b': o.baseline = optarg; break;
-        case 'v': o.verbose = true; break;
+        case 'r':
+            o.report = optarg;
+            break;
+        case 'b':
+            o.baseline = optarg;
+            break;
+        case 'v':
+            o.verbose = true;
+            break;
         case 'j':
             o.jobs = atoi(optarg);
             if (o.jobs < 1 || o.jobs > 256) {
-                fprintf(stderr, "onnxc: error: --jobs %s: expected 1 to "
-                        "256\n", optarg);
+                fprintf(stderr,
+                        "onnxc: error: --jobs %s: expected 1 to "
+                        "256\n",
+                        optarg);
                 return 2;
             }
             break;
-        case 'h': fputs(test_usage, stdout); return 0;
-        default: fputs(test_usage, stderr); return 2;
+        case 'h':
+            fputs(test_usage, stdout);
+            return 0;
+        default:
+            fputs(test_usage, stderr);
+            return 2;
         }
     }
     if (optind >= argc) {
@@ -630,7 +651,8 @@ tool_test_onnx_main(int argc, char **argv)
     if (o.report && !report)
         fprintf(stderr, "onnxc: error: cannot write '%s'\n", o.report);
     if (report) {
-        fprintf(report, "# ONNX backend test results\n\n"
+        fprintf(report,
+                "# ONNX backend test results\n\n"
                 "Written by `onnxc test-onnx --report`; CI reruns the same "
                 "tests with\n`--baseline` on this file and fails when a test "
                 "listed as passed\nno longer passes.  Tolerances: rtol 1e-3, "
@@ -674,8 +696,8 @@ tool_test_onnx_main(int argc, char **argv)
                 continue;
             char message[4096];
             int idx = slots[k].index;
-            results[idx] = finish_test(status, slots[k].log, message,
-                                       sizeof(message));
+            results[idx] =
+                finish_test(status, slots[k].log, message, sizeof(message));
             messages[idx] = strdup(message);
             done[idx] = true;
             fclose(slots[k].log);

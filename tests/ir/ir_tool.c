@@ -101,9 +101,9 @@ static enum ir_dtype
 random_dtype(void)
 {
     static const enum ir_dtype types[] = {
-        IR_DTYPE_FLOAT,  IR_DTYPE_UINT8,   IR_DTYPE_INT8,   IR_DTYPE_UINT16,
-        IR_DTYPE_INT16,  IR_DTYPE_INT32,   IR_DTYPE_INT64,  IR_DTYPE_STRING,
-        IR_DTYPE_BOOL,   IR_DTYPE_FLOAT16, IR_DTYPE_DOUBLE, IR_DTYPE_UINT32,
+        IR_DTYPE_FLOAT,  IR_DTYPE_UINT8,    IR_DTYPE_INT8,      IR_DTYPE_UINT16,
+        IR_DTYPE_INT16,  IR_DTYPE_INT32,    IR_DTYPE_INT64,     IR_DTYPE_STRING,
+        IR_DTYPE_BOOL,   IR_DTYPE_FLOAT16,  IR_DTYPE_DOUBLE,    IR_DTYPE_UINT32,
         IR_DTYPE_UINT64, IR_DTYPE_BFLOAT16, IR_DTYPE_UNDEFINED,
     };
     return types[rng_below((int)(sizeof(types) / sizeof(types[0])))];
@@ -232,14 +232,14 @@ add_random_op(struct ir_graph *g, int unique)
                           : rng_below(g->n_values);
     for (int i = 0; i < n_results; i++) {
         struct ir_shape s = random_shape(g, false);
-        results[i] = ir_value_add(g, random_name(buf, sizeof(buf),
-                                                 unique * 8 + i, true),
-                                  IR_VALUE_RESULT, random_dtype(), &s);
+        results[i] =
+            ir_value_add(g, random_name(buf, sizeof(buf), unique * 8 + i, true),
+                         IR_VALUE_RESULT, random_dtype(), &s);
     }
-    int32_t id = ir_op_add(g, (enum ir_op_kind)rng_below(IR_OP_COUNT),
-                           random_name(buf, sizeof(buf), unique, true),
-                           rng_below(3) + 12, operands, n_operands, results,
-                           n_results);
+    int32_t id =
+        ir_op_add(g, (enum ir_op_kind)rng_below(IR_OP_COUNT),
+                  random_name(buf, sizeof(buf), unique, true),
+                  rng_below(3) + 12, operands, n_operands, results, n_results);
     int n_attrs = rng_below(4);
     for (int i = 0; i < n_attrs; i++)
         add_random_attr(g, &g->ops[id], i);
@@ -254,16 +254,15 @@ random_graph(void)
     g->opset = rng_below(20);
     int n_syms = rng_below(4);
     for (int i = 0; i < n_syms; i++) {
-        int32_t sym = ir_sym_intern(g, random_name(buf, sizeof(buf), i,
-                                                   false));
+        int32_t sym = ir_sym_intern(g, random_name(buf, sizeof(buf), i, false));
         g->sym_bound[sym] = rng_below(2) ? -1 : rng_below(100);
     }
     int n_inputs = rng_below(4);
     for (int i = 0; i < n_inputs; i++) {
         struct ir_shape s = random_shape(g, false);
-        int32_t v = ir_value_add(g, random_name(buf, sizeof(buf), 100 + i,
-                                                true),
-                                 IR_VALUE_INPUT, random_dtype(), &s);
+        int32_t v =
+            ir_value_add(g, random_name(buf, sizeof(buf), 100 + i, true),
+                         IR_VALUE_INPUT, random_dtype(), &s);
         ir_graph_add_input(g, v);
     }
     int n_consts = rng_below(5);
@@ -303,14 +302,16 @@ stress(uint64_t seed, int count)
         char *first = print_to_string(g);
         struct ir_graph *back = ir_parse(first, "<printed>");
         if (!back) {
-            fprintf(stderr, "graph %d: the printed text does not parse:\n%s",
-                    i, first);
+            fprintf(stderr, "graph %d: the printed text does not parse:\n%s", i,
+                    first);
             return 1;
         }
         char *second = print_to_string(back);
         if (strcmp(first, second) != 0) {
-            fprintf(stderr, "graph %d: the text changed after parsing:\n"
-                    "%s---\n%s", i, first, second);
+            fprintf(stderr,
+                    "graph %d: the text changed after parsing:\n"
+                    "%s---\n%s",
+                    i, first, second);
             return 1;
         }
         free(first);

@@ -74,7 +74,7 @@ main(void)
         return 1;
     }
     printf("two models linked and ran: first %s[0]=%.5f, second "
-           "%s[0]=%.5f\n", first_output_name(1), p1[0],
-           second_output_name(1), p2[0]);
+           "%s[0]=%.5f\n",
+           first_output_name(1), p1[0], second_output_name(1), p2[0]);
     return 0;
 }

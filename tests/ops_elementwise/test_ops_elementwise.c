@@ -22,29 +22,53 @@ const struct pass_op_impl pass_ops_fused[] = {{.kind = IR_OP_COUNT}};
 
 static int n_passed, n_failed;
 
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            n_passed++;                                                     \
-        } else {                                                            \
-            n_failed++;                                                     \
-            printf("FAIL %s:%d: ", __func__, __LINE__);                     \
-            printf(__VA_ARGS__);                                            \
-            printf("\n");                                                   \
-        }                                                                   \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (cond) {                                                            \
+            n_passed++;                                                        \
+        } else {                                                               \
+            n_failed++;                                                        \
+            printf("FAIL %s:%d: ", __func__, __LINE__);                        \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+        }                                                                      \
     } while (0)
 
 /* ---- building and running one op ---- */
 
-static struct ir_graph *g;      /* the graph of the running case */
-static struct rt_pool *pool;    /* NULL, or a pool for the big cases */
+static struct ir_graph *g;   /* the graph of the running case */
+static struct rt_pool *pool; /* NULL, or a pool for the big cases */
 
-#define DIMS(...) (int64_t[]){__VA_ARGS__}
-#define F32(...) (float[]){__VA_ARGS__}
-#define F64(...) (double[]){__VA_ARGS__}
-#define I32(...) (int32_t[]){__VA_ARGS__}
-#define I64(...) (int64_t[]){__VA_ARGS__}
-#define U8(...) (uint8_t[]){__VA_ARGS__}
+#define DIMS(...)                                                              \
+    (int64_t[])                                                                \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+#define F32(...)                                                               \
+    (float[])                                                                  \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+#define F64(...)                                                               \
+    (double[])                                                                 \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+#define I32(...)                                                               \
+    (int32_t[])                                                                \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+#define I64(...)                                                               \
+    (int64_t[])                                                                \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
+#define U8(...)                                                                \
+    (uint8_t[])                                                                \
+    {                                                                          \
+        __VA_ARGS__                                                            \
+    }
 
 static void
 new_graph(void)
@@ -66,16 +90,16 @@ add_op(enum ir_op_kind kind, const int32_t *operands, int n_in, int n_out)
 {
     int32_t res[2];
     for (int i = 0; i < n_out; i++)
-        res[i] = ir_value_add(g, NULL, IR_VALUE_RESULT, IR_DTYPE_UNDEFINED,
-                              NULL);
+        res[i] =
+            ir_value_add(g, NULL, IR_VALUE_RESULT, IR_DTYPE_UNDEFINED, NULL);
     int32_t id = ir_op_add(g, kind, NULL, 20, operands, n_in, res, n_out);
     return &g->ops[id];
 }
 
 struct run {
-    int infer;                /* infer's return value */
-    char message[1024];       /* what infer reported */
-    int status;               /* the kernel's, or -1 if it did not run */
+    int infer;          /* infer's return value */
+    char message[1024]; /* what infer reported */
+    int status;         /* the kernel's, or -1 if it did not run */
     char error[RT_ERROR_SIZE];
     void *out[2];
     const struct ir_value *result[2];
@@ -122,8 +146,8 @@ run_op(struct ir_op *op, struct run *r)
     }
     for (int i = 0; i < op->n_results; i++) {
         const struct ir_value *v = &g->values[op->results[i]];
-        size_t bytes = (size_t)ir_shape_numel(&v->shape) *
-                       ir_dtype_size(v->dtype);
+        size_t bytes =
+            (size_t)ir_shape_numel(&v->shape) * ir_dtype_size(v->dtype);
         r->out[i] = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
         memset(r->out[i], 0xAB, bytes + 64);
         r->result[i] = v;
@@ -150,24 +174,31 @@ shape_is(const struct ir_value *v, int rank, const int64_t *dims)
 static double
 float_at(const void *p, enum ir_dtype t, int64_t i)
 {
-    return t == IR_DTYPE_FLOAT ? ((const float *)p)[i]
-                               : ((const double *)p)[i];
+    return t == IR_DTYPE_FLOAT ? ((const float *)p)[i] : ((const double *)p)[i];
 }
 
 static int64_t
 int_at(const void *p, enum ir_dtype t, int64_t i)
 {
     switch (t) {
-    case IR_DTYPE_INT8: return ((const int8_t *)p)[i];
-    case IR_DTYPE_INT16: return ((const int16_t *)p)[i];
-    case IR_DTYPE_INT32: return ((const int32_t *)p)[i];
-    case IR_DTYPE_INT64: return ((const int64_t *)p)[i];
+    case IR_DTYPE_INT8:
+        return ((const int8_t *)p)[i];
+    case IR_DTYPE_INT16:
+        return ((const int16_t *)p)[i];
+    case IR_DTYPE_INT32:
+        return ((const int32_t *)p)[i];
+    case IR_DTYPE_INT64:
+        return ((const int64_t *)p)[i];
     case IR_DTYPE_UINT16:
     case IR_DTYPE_FLOAT16:
-    case IR_DTYPE_BFLOAT16: return ((const uint16_t *)p)[i];
-    case IR_DTYPE_UINT32: return ((const uint32_t *)p)[i];
-    case IR_DTYPE_UINT64: return (int64_t)((const uint64_t *)p)[i];
-    default: return ((const uint8_t *)p)[i];
+    case IR_DTYPE_BFLOAT16:
+        return ((const uint16_t *)p)[i];
+    case IR_DTYPE_UINT32:
+        return ((const uint32_t *)p)[i];
+    case IR_DTYPE_UINT64:
+        return (int64_t)((const uint64_t *)p)[i];
+    default:
+        return ((const uint8_t *)p)[i];
     }
 }
 
@@ -187,9 +218,9 @@ expect_floats(const char *what, const struct run *r, int k, enum ir_dtype t,
           ir_dtype_name(r->result[k]->dtype));
     for (int i = 0; i < n; i++) {
         double got = float_at(r->out[k], t, i);
-        bool ok = isnan(want[i]) ? isnan(got)
-                                 : fabs(got - want[i]) <=
-                                       tol * fmax(1.0, fabs(want[i]));
+        bool ok = isnan(want[i])
+                      ? isnan(got)
+                      : fabs(got - want[i]) <= tol * fmax(1.0, fabs(want[i]));
         if (isinf(want[i]))
             ok = got == want[i];
         CHECK(ok, "%s: element %d is %.9g, expected %.9g", what, i, got,
@@ -209,8 +240,8 @@ expect_ints(const char *what, const struct run *r, int k, enum ir_dtype t,
           ir_dtype_name(r->result[k]->dtype));
     for (int i = 0; i < n; i++) {
         int64_t got = int_at(r->out[k], t, i);
-        CHECK(got == want[i], "%s: element %d is %lld, expected %lld", what,
-              i, (long long)got, (long long)want[i]);
+        CHECK(got == want[i], "%s: element %d is %lld, expected %lld", what, i,
+              (long long)got, (long long)want[i]);
     }
 }
 
@@ -219,8 +250,8 @@ expect_infer_error(const char *what, const struct run *r, const char *word1,
                    const char *word2)
 {
     CHECK(r->infer != 0, "%s: infer accepted the op", what);
-    CHECK(strstr(r->message, word1), "%s: message lacks '%s': %s", what,
-          word1, r->message);
+    CHECK(strstr(r->message, word1), "%s: message lacks '%s': %s", what, word1,
+          r->message);
     if (word2)
         CHECK(strstr(r->message, word2), "%s: message lacks '%s': %s", what,
               word2, r->message);
@@ -254,9 +285,9 @@ unary(enum ir_op_kind kind, enum ir_dtype t, int n, const void *x)
 static void
 test_add_row_broadcast(void)
 {
-    struct run r = binary(IR_OP_ADD, IR_DTYPE_FLOAT, 2, DIMS(2, 3),
-                          F32(1, 2, 3, 4, 5, 6), IR_DTYPE_FLOAT, 1, DIMS(3),
-                          F32(10, 20, 30));
+    struct run r =
+        binary(IR_OP_ADD, IR_DTYPE_FLOAT, 2, DIMS(2, 3), F32(1, 2, 3, 4, 5, 6),
+               IR_DTYPE_FLOAT, 1, DIMS(3), F32(10, 20, 30));
     CHECK(shape_is(r.result[0], 2, DIMS(2, 3)), "shape [2,3]");
     expect_floats("[2,3]+[3]", &r, 0, IR_DTYPE_FLOAT,
                   F64(11, 22, 33, 14, 25, 36), 6, 0);
@@ -266,9 +297,9 @@ test_add_row_broadcast(void)
 static void
 test_sub_outer_broadcast(void)
 {
-    struct run r = binary(IR_OP_SUB, IR_DTYPE_INT64, 2, DIMS(2, 1),
-                          I64(100, 200), IR_DTYPE_INT64, 2, DIMS(1, 3),
-                          I64(1, 2, 3));
+    struct run r =
+        binary(IR_OP_SUB, IR_DTYPE_INT64, 2, DIMS(2, 1), I64(100, 200),
+               IR_DTYPE_INT64, 2, DIMS(1, 3), I64(1, 2, 3));
     CHECK(shape_is(r.result[0], 2, DIMS(2, 3)), "shape [2,3]");
     expect_ints("[2,1]-[1,3]", &r, 0, IR_DTYPE_INT64,
                 I64(99, 98, 97, 199, 198, 197), 6);
@@ -281,12 +312,12 @@ test_mul_scalar(void)
     struct run r = binary(IR_OP_MUL, IR_DTYPE_FLOAT, 0, NULL, F32(2.5f),
                           IR_DTYPE_FLOAT, 1, DIMS(4), F32(1, -2, 0, 4));
     CHECK(shape_is(r.result[0], 1, DIMS(4)), "shape [4]");
-    expect_floats("scalar*[4]", &r, 0, IR_DTYPE_FLOAT, F64(2.5, -5, 0, 10),
-                  4, 0);
+    expect_floats("scalar*[4]", &r, 0, IR_DTYPE_FLOAT, F64(2.5, -5, 0, 10), 4,
+                  0);
     run_free(&r);
 
-    r = binary(IR_OP_MUL, IR_DTYPE_DOUBLE, 0, NULL, F64(3), IR_DTYPE_DOUBLE,
-               0, NULL, F64(-2));
+    r = binary(IR_OP_MUL, IR_DTYPE_DOUBLE, 0, NULL, F64(3), IR_DTYPE_DOUBLE, 0,
+               NULL, F64(-2));
     CHECK(shape_is(r.result[0], 0, NULL), "scalar*scalar has rank 0");
     expect_floats("scalar*scalar", &r, 0, IR_DTYPE_DOUBLE, F64(-6), 1, 0);
     run_free(&r);
@@ -365,8 +396,8 @@ test_broadcast_parallel(void)
     CHECK(bad == 0, "[M,N]+[N]: %d elements wrong", bad);
     run_free(&r);
 
-    r = binary(IR_OP_MUL, IR_DTYPE_FLOAT, 2, DIMS(M, N), a, IR_DTYPE_FLOAT,
-               2, DIMS(M, 1), col);
+    r = binary(IR_OP_MUL, IR_DTYPE_FLOAT, 2, DIMS(M, N), a, IR_DTYPE_FLOAT, 2,
+               DIMS(M, 1), col);
     bad = 0;
     for (int i = 0; r.status == RT_OK && i < M; i++)
         for (int j = 0; j < N; j++)
@@ -375,8 +406,8 @@ test_broadcast_parallel(void)
     CHECK(bad == 0, "[M,N]*[M,1]: %d elements wrong", bad);
     run_free(&r);
 
-    r = binary(IR_OP_SUB, IR_DTYPE_FLOAT, 2, DIMS(M, N), a, IR_DTYPE_FLOAT,
-               2, DIMS(M, N), a);
+    r = binary(IR_OP_SUB, IR_DTYPE_FLOAT, 2, DIMS(M, N), a, IR_DTYPE_FLOAT, 2,
+               DIMS(M, N), a);
     bad = 0;
     for (int i = 0; r.status == RT_OK && i < M * N; i++)
         bad += ((float *)r.out[0])[i] != 0;
@@ -389,9 +420,8 @@ test_broadcast_parallel(void)
 static void
 test_broadcast_mismatch(void)
 {
-    struct run r = binary(IR_OP_ADD, IR_DTYPE_FLOAT, 1, DIMS(3),
-                          F32(1, 2, 3), IR_DTYPE_FLOAT, 1, DIMS(2),
-                          F32(1, 2));
+    struct run r = binary(IR_OP_ADD, IR_DTYPE_FLOAT, 1, DIMS(3), F32(1, 2, 3),
+                          IR_DTYPE_FLOAT, 1, DIMS(2), F32(1, 2));
     expect_infer_error("[3]+[2]", &r, "cannot be broadcast", NULL);
     run_free(&r);
 }
@@ -411,8 +441,8 @@ test_dtype_mismatch(void)
     run_free(&r);
 
     uint16_t h[1] = {0x3c00};
-    r = binary(IR_OP_ADD, IR_DTYPE_FLOAT16, 1, DIMS(1), h, IR_DTYPE_FLOAT16,
-               1, DIMS(1), h);
+    r = binary(IR_OP_ADD, IR_DTYPE_FLOAT16, 1, DIMS(1), h, IR_DTYPE_FLOAT16, 1,
+               DIMS(1), h);
     expect_infer_error("f16 add", &r, "not supported", NULL);
     run_free(&r);
 }
@@ -443,8 +473,8 @@ test_div_int_truncates(void)
     struct run r = binary(IR_OP_DIV, IR_DTYPE_INT32, 1, DIMS(5),
                           I32(7, -7, 7, -7, INT32_MIN), IR_DTYPE_INT32, 1,
                           DIMS(5), I32(2, 2, -2, -2, -1));
-    expect_ints("i32 div", &r, 0, IR_DTYPE_INT32,
-                I64(3, -3, -3, 3, INT32_MIN), 5);
+    expect_ints("i32 div", &r, 0, IR_DTYPE_INT32, I64(3, -3, -3, 3, INT32_MIN),
+                5);
     run_free(&r);
 
     r = binary(IR_OP_DIV, IR_DTYPE_UINT8, 1, DIMS(2), U8(255, 7),
@@ -464,8 +494,8 @@ test_div_int_by_zero(void)
     CHECK(strstr(r.error, "division by zero"), "message: %s", r.error);
     run_free(&r);
 
-    r = binary(IR_OP_MOD, IR_DTYPE_INT32, 1, DIMS(1), I32(5),
-               IR_DTYPE_INT32, 1, DIMS(1), I32(0));
+    r = binary(IR_OP_MOD, IR_DTYPE_INT32, 1, DIMS(1), I32(5), IR_DTYPE_INT32, 1,
+               DIMS(1), I32(0));
     CHECK(r.status == RT_ERR_RUNTIME, "Mod by 0: status %d", r.status);
     run_free(&r);
 }
@@ -473,8 +503,8 @@ test_div_int_by_zero(void)
 static void
 test_div_float_by_zero(void)
 {
-    struct run r = binary(IR_OP_DIV, IR_DTYPE_FLOAT, 1, DIMS(3),
-                          F32(1, -1, 0), IR_DTYPE_FLOAT, 0, NULL, F32(0));
+    struct run r = binary(IR_OP_DIV, IR_DTYPE_FLOAT, 1, DIMS(3), F32(1, -1, 0),
+                          IR_DTYPE_FLOAT, 0, NULL, F32(0));
     expect_floats("f32 x/0", &r, 0, IR_DTYPE_FLOAT,
                   F64(INFINITY, -INFINITY, NAN), 3, 0);
     run_free(&r);
@@ -486,8 +516,7 @@ test_mod_signs(void)
     int32_t a[6] = {-4, 7, 5, 4, -7, 8}, b[6] = {2, -3, 8, -2, 3, 5};
     struct run r = binary(IR_OP_MOD, IR_DTYPE_INT32, 1, DIMS(6), a,
                           IR_DTYPE_INT32, 1, DIMS(6), b);
-    expect_ints("Mod fmod=0", &r, 0, IR_DTYPE_INT32, I64(0, -2, 5, 0, 2, 3),
-                6);
+    expect_ints("Mod fmod=0", &r, 0, IR_DTYPE_INT32, I64(0, -2, 5, 0, 2, 3), 6);
     run_free(&r);
 
     new_graph();
@@ -496,8 +525,7 @@ test_mod_signs(void)
     struct ir_op *op = add_op(IR_OP_MOD, in, 2, 1);
     ir_op_set_int(op, "fmod", 1);
     run_op(op, &r);
-    expect_ints("Mod fmod=1", &r, 0, IR_DTYPE_INT32,
-                I64(0, 1, 5, 0, -1, 3), 6);
+    expect_ints("Mod fmod=1", &r, 0, IR_DTYPE_INT32, I64(0, 1, 5, 0, -1, 3), 6);
     run_free(&r);
 
     new_graph();
@@ -522,11 +550,10 @@ test_mod_signs(void)
 static void
 test_pow(void)
 {
-    struct run r = binary(IR_OP_POW, IR_DTYPE_FLOAT, 1, DIMS(3),
-                          F32(2, 3, 4), IR_DTYPE_FLOAT, 1, DIMS(3),
-                          F32(3, 0.5f, -1));
-    expect_floats("f32**f32", &r, 0, IR_DTYPE_FLOAT,
-                  F64(8, sqrt(3.0), 0.25), 3, 1e-6);
+    struct run r = binary(IR_OP_POW, IR_DTYPE_FLOAT, 1, DIMS(3), F32(2, 3, 4),
+                          IR_DTYPE_FLOAT, 1, DIMS(3), F32(3, 0.5f, -1));
+    expect_floats("f32**f32", &r, 0, IR_DTYPE_FLOAT, F64(8, sqrt(3.0), 0.25), 3,
+                  1e-6);
     run_free(&r);
 
     r = binary(IR_OP_POW, IR_DTYPE_FLOAT, 1, DIMS(3), F32(1.5f, -2, 3),
@@ -550,13 +577,13 @@ test_pow(void)
     expect_ints("i32**i32", &r, 0, IR_DTYPE_INT32, I64(1024, -27, 1), 3);
     run_free(&r);
 
-    r = binary(IR_OP_POW, IR_DTYPE_INT64, 1, DIMS(2), I64(3, 4),
-               IR_DTYPE_FLOAT, 1, DIMS(2), F32(2, 0.5f));
+    r = binary(IR_OP_POW, IR_DTYPE_INT64, 1, DIMS(2), I64(3, 4), IR_DTYPE_FLOAT,
+               1, DIMS(2), F32(2, 0.5f));
     expect_ints("i64**f32", &r, 0, IR_DTYPE_INT64, I64(9, 2), 2);
     run_free(&r);
 
-    r = binary(IR_OP_POW, IR_DTYPE_UINT8, 1, DIMS(1), U8(2), IR_DTYPE_UINT8,
-               1, DIMS(1), U8(2));
+    r = binary(IR_OP_POW, IR_DTYPE_UINT8, 1, DIMS(1), U8(2), IR_DTYPE_UINT8, 1,
+               DIMS(1), U8(2));
     expect_infer_error("u8 base", &r, "u8", NULL);
     run_free(&r);
 }
@@ -566,18 +593,17 @@ test_pow(void)
 static void
 test_compare_nan(void)
 {
-    static const enum ir_op_kind kinds[5] = {
-        IR_OP_EQUAL, IR_OP_GREATER, IR_OP_GREATER_OR_EQUAL, IR_OP_LESS,
-        IR_OP_LESS_OR_EQUAL};
+    static const enum ir_op_kind kinds[5] = {IR_OP_EQUAL, IR_OP_GREATER,
+                                             IR_OP_GREATER_OR_EQUAL, IR_OP_LESS,
+                                             IR_OP_LESS_OR_EQUAL};
     static const int64_t want[5][4] = {
-        {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 0, 0},
-        {1, 1, 0, 0}};
+        {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 0, 0}, {1, 1, 0, 0}};
     for (int k = 0; k < 5; k++) {
-        struct run r = binary(kinds[k], IR_DTYPE_FLOAT, 1, DIMS(4),
-                              F32(1, 2, 3, NAN), IR_DTYPE_FLOAT, 1, DIMS(4),
-                              F32(2, 2, 2, NAN));
-        expect_ints(ir_op_kind_name(kinds[k]), &r, 0, IR_DTYPE_BOOL,
-                    want[k], 4);
+        struct run r =
+            binary(kinds[k], IR_DTYPE_FLOAT, 1, DIMS(4), F32(1, 2, 3, NAN),
+                   IR_DTYPE_FLOAT, 1, DIMS(4), F32(2, 2, 2, NAN));
+        expect_ints(ir_op_kind_name(kinds[k]), &r, 0, IR_DTYPE_BOOL, want[k],
+                    4);
         run_free(&r);
     }
     struct run r = binary(IR_OP_EQUAL, IR_DTYPE_BOOL, 1, DIMS(2), U8(1, 0),
@@ -610,8 +636,8 @@ test_logic(void)
     r = unary(IR_OP_NOT, IR_DTYPE_BOOL, 4, a);
     expect_ints("Not", &r, 0, IR_DTYPE_BOOL, I64(1, 1, 0, 0), 4);
     run_free(&r);
-    r = binary(IR_OP_AND, IR_DTYPE_INT32, 1, DIMS(1), I32(1),
-               IR_DTYPE_INT32, 1, DIMS(1), I32(1));
+    r = binary(IR_OP_AND, IR_DTYPE_INT32, 1, DIMS(1), I32(1), IR_DTYPE_INT32, 1,
+               DIMS(1), I32(1));
     expect_infer_error("And of i32", &r, "i32", NULL);
     run_free(&r);
 }
@@ -651,10 +677,10 @@ static void
 test_prelu(void)
 {
     struct run r = binary(IR_OP_PRELU, IR_DTYPE_FLOAT, 2, DIMS(2, 3),
-                          F32(-1, 2, -3, 4, -5, 6), IR_DTYPE_FLOAT, 1,
-                          DIMS(3), F32(0.5f, 0.25f, 2));
-    expect_floats("PRelu", &r, 0, IR_DTYPE_FLOAT,
-                  F64(-0.5, 2, -6, 4, -1.25, 6), 6, 0);
+                          F32(-1, 2, -3, 4, -5, 6), IR_DTYPE_FLOAT, 1, DIMS(3),
+                          F32(0.5f, 0.25f, 2));
+    expect_floats("PRelu", &r, 0, IR_DTYPE_FLOAT, F64(-0.5, 2, -6, 4, -1.25, 6),
+                  6, 0);
     run_free(&r);
 
     r = binary(IR_OP_PRELU, IR_DTYPE_FLOAT, 1, DIMS(3), F32(-1, 2, -3),
@@ -681,12 +707,10 @@ test_max_min_nan(void)
                      cst(IR_DTYPE_FLOAT, 1, DIMS(4), F32(2, 1, NAN, -2)),
                      cst(IR_DTYPE_FLOAT, 0, NULL, F32(0))};
     struct run r = variadic(IR_OP_MAX, 3, in);
-    expect_floats("Max NaN", &r, 0, IR_DTYPE_FLOAT, F64(2, NAN, NAN, 0), 4,
-                  0);
+    expect_floats("Max NaN", &r, 0, IR_DTYPE_FLOAT, F64(2, NAN, NAN, 0), 4, 0);
     run_free(&r);
     r = variadic(IR_OP_MIN, 3, in);
-    expect_floats("Min NaN", &r, 0, IR_DTYPE_FLOAT, F64(0, NAN, NAN, -2), 4,
-                  0);
+    expect_floats("Min NaN", &r, 0, IR_DTYPE_FLOAT, F64(0, NAN, NAN, -2), 4, 0);
     run_free(&r);
 }
 
@@ -699,17 +723,15 @@ test_sum_mean(void)
                      cst(IR_DTYPE_FLOAT, 0, NULL, F32(3))};
     struct run r = variadic(IR_OP_SUM, 3, in);
     CHECK(shape_is(r.result[0], 2, DIMS(2, 3)), "Sum shape [2,3]");
-    expect_floats("Sum", &r, 0, IR_DTYPE_FLOAT, F64(14, 24, 34, 15, 25, 35),
-                  6, 0);
+    expect_floats("Sum", &r, 0, IR_DTYPE_FLOAT, F64(14, 24, 34, 15, 25, 35), 6,
+                  0);
     run_free(&r);
     r = variadic(IR_OP_MEAN, 3, in);
     expect_floats("Mean", &r, 0, IR_DTYPE_FLOAT,
-                  F64(14 / 3.0, 8, 34 / 3.0, 5, 25 / 3.0, 35 / 3.0), 6,
-                  1e-6);
+                  F64(14 / 3.0, 8, 34 / 3.0, 5, 25 / 3.0, 35 / 3.0), 6, 1e-6);
     run_free(&r);
     r = variadic(IR_OP_SUM, 1, &in[1]);
-    expect_floats("Sum of one", &r, 0, IR_DTYPE_FLOAT, F64(10, 20, 30), 3,
-                  0);
+    expect_floats("Sum of one", &r, 0, IR_DTYPE_FLOAT, F64(10, 20, 30), 3, 0);
     run_free(&r);
 
     new_graph();
@@ -748,8 +770,8 @@ test_where(void)
     in[1] = cst(IR_DTYPE_FLOAT, 2, DIMS(2, 3), F32(1, 2, 3, 4, 5, 6));
     in[2] = cst(IR_DTYPE_FLOAT, 2, DIMS(2, 1), F32(-1, -2));
     run_op(add_op(IR_OP_WHERE, in, 3, 1), &r);
-    expect_floats("Where 3-way", &r, 0, IR_DTYPE_FLOAT,
-                  F64(1, -1, 3, 4, -2, 6), 6, 0);
+    expect_floats("Where 3-way", &r, 0, IR_DTYPE_FLOAT, F64(1, -1, 3, 4, -2, 6),
+                  6, 0);
     run_free(&r);
 
     new_graph();
@@ -766,8 +788,7 @@ test_where(void)
     in[2] = cst(IR_DTYPE_INT64, 1, DIMS(1), I64(1));
     run_op(add_op(IR_OP_WHERE, in, 3, 1), &r);
     expect_infer_error("Where x and y dtypes", &r,
-                       "input 1 has dtype f32 but input 2 has dtype i64",
-                       NULL);
+                       "input 1 has dtype f32 but input 2 has dtype i64", NULL);
     run_free(&r);
 }
 
@@ -804,8 +825,8 @@ test_round_half_even(void)
 {
     struct run r = unary(IR_OP_ROUND, IR_DTYPE_FLOAT, 7,
                          F32(0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f));
-    expect_floats("Round", &r, 0, IR_DTYPE_FLOAT, F64(0, 2, 2, 0, -2, 2, -3),
-                  7, 0);
+    expect_floats("Round", &r, 0, IR_DTYPE_FLOAT, F64(0, 2, 2, 0, -2, 2, -3), 7,
+                  0);
     run_free(&r);
     r = unary(IR_OP_ROUND, IR_DTYPE_DOUBLE, 2, F64(3.5, -4.5));
     expect_floats("f64 Round", &r, 0, IR_DTYPE_DOUBLE, F64(4, -4), 2, 0);
@@ -925,8 +946,8 @@ test_gelu(void)
 
     for (int i = 0; i < 4; i++) {
         double v = x[i];
-        want[i] = 0.5 * v *
-                  (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+        want[i] =
+            0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
     }
     new_graph();
     in[0] = cst(IR_DTYPE_FLOAT, 1, DIMS(4), x);
@@ -994,8 +1015,8 @@ test_math_functions(void)
                   F64(0.5, -0.25, INFINITY), 3, 0);
     run_free(&r);
     r = unary(IR_OP_LOG, IR_DTYPE_FLOAT, 2, F32(0, -1));
-    expect_floats("Log of 0 and -1", &r, 0, IR_DTYPE_FLOAT,
-                  F64(-INFINITY, NAN), 2, 0);
+    expect_floats("Log of 0 and -1", &r, 0, IR_DTYPE_FLOAT, F64(-INFINITY, NAN),
+                  2, 0);
     run_free(&r);
 }
 
@@ -1046,8 +1067,7 @@ test_float_math_accuracy(void)
     };
     enum { N = 200003, SPECIALS = 9 };
     static const float specials[SPECIALS] = {
-        INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f,
-        -88.5f};
+        INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, -88.5f};
     float *x = malloc(sizeof(float) * (N + SPECIALS));
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         for (int i = 0; i < N; i++)
@@ -1055,10 +1075,10 @@ test_float_math_accuracy(void)
                            (cases[c].hi - cases[c].lo) * i / (N - 1));
         memcpy(x + N, specials, sizeof(specials));
         const char *name = ir_op_kind_name(cases[c].kind);
-        struct run r = cases[c].kind == IR_OP_ELU
-                           ? unary_attr(IR_OP_ELU, N + SPECIALS, x, NULL, 0)
-                           : unary(cases[c].kind, IR_DTYPE_FLOAT,
-                                   N + SPECIALS, x);
+        struct run r =
+            cases[c].kind == IR_OP_ELU
+                ? unary_attr(IR_OP_ELU, N + SPECIALS, x, NULL, 0)
+                : unary(cases[c].kind, IR_DTYPE_FLOAT, N + SPECIALS, x);
         CHECK(r.status == RT_OK, "%s: status %d", name, r.status);
         if (r.status != RT_OK) {
             run_free(&r);
@@ -1101,20 +1121,17 @@ test_cast_float_int_bool(void)
 {
     const float x[6] = {0.5f, -0.5f, 1.7f, -2.2f, 0, NAN};
     struct run r = cast(IR_DTYPE_FLOAT, 6, x, IR_DTYPE_INT32);
-    expect_ints("f32 to i32", &r, 0, IR_DTYPE_INT32, I64(0, 0, 1, -2, 0, 0),
-                6);
+    expect_ints("f32 to i32", &r, 0, IR_DTYPE_INT32, I64(0, 0, 1, -2, 0, 0), 6);
     int32_t truncated[6];
     memcpy(truncated, r.out[0], sizeof(truncated));
     run_free(&r);
 
     r = cast(IR_DTYPE_INT32, 6, truncated, IR_DTYPE_BOOL);
-    expect_ints("i32 to bool", &r, 0, IR_DTYPE_BOOL, I64(0, 0, 1, 1, 0, 0),
-                6);
+    expect_ints("i32 to bool", &r, 0, IR_DTYPE_BOOL, I64(0, 0, 1, 1, 0, 0), 6);
     run_free(&r);
 
     r = cast(IR_DTYPE_FLOAT, 6, x, IR_DTYPE_BOOL);
-    expect_ints("f32 to bool", &r, 0, IR_DTYPE_BOOL, I64(1, 1, 1, 1, 0, 1),
-                6);
+    expect_ints("f32 to bool", &r, 0, IR_DTYPE_BOOL, I64(1, 1, 1, 1, 0, 1), 6);
     run_free(&r);
 
     r = cast(IR_DTYPE_FLOAT, 4, F32(1e10f, -1e10f, 300, -1), IR_DTYPE_INT32);
@@ -1123,8 +1140,8 @@ test_cast_float_int_bool(void)
     run_free(&r);
 
     r = cast(IR_DTYPE_DOUBLE, 3, F64(300, -1, 255.9), IR_DTYPE_UINT8);
-    expect_ints("f64 to u8 saturates", &r, 0, IR_DTYPE_UINT8,
-                I64(255, 0, 255), 3);
+    expect_ints("f64 to u8 saturates", &r, 0, IR_DTYPE_UINT8, I64(255, 0, 255),
+                3);
     run_free(&r);
 
     r = cast(IR_DTYPE_BOOL, 2, U8(1, 0), IR_DTYPE_FLOAT);
@@ -1144,13 +1161,12 @@ static void
 test_cast_half(void)
 {
     /* 1 + 2^-11 and 1 + 3 * 2^-11 are ties: they round to even. */
-    const float x[8] = {1, 65504, 65520, 1 + 0x1p-11f, 1 + 3 * 0x1p-11f,
-                        0x1p-24f, NAN, -2};
+    const float x[8] = {1,        65504, 65520, 1 + 0x1p-11f, 1 + 3 * 0x1p-11f,
+                        0x1p-24f, NAN,   -2};
     struct run r = cast(IR_DTYPE_FLOAT, 8, x, IR_DTYPE_FLOAT16);
-    expect_ints("f32 to f16", &r, 0, IR_DTYPE_FLOAT16,
-                I64(0x3c00, 0x7bff, 0x7c00, 0x3c00, 0x3c02, 0x0001, 0x7e00,
-                    0xc000),
-                8);
+    expect_ints(
+        "f32 to f16", &r, 0, IR_DTYPE_FLOAT16,
+        I64(0x3c00, 0x7bff, 0x7c00, 0x3c00, 0x3c02, 0x0001, 0x7e00, 0xc000), 8);
     run_free(&r);
 
     const uint16_t h[4] = {0x3c00, 0x0001, 0xfc00, 0x7bff};
@@ -1200,8 +1216,7 @@ test_identity_dropout(void)
     in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0.5f));
     in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(0));
     run_op(add_op(IR_OP_DROPOUT, in, 3, 2), &r);
-    expect_floats("Dropout output", &r, 0, IR_DTYPE_FLOAT, F64(1, 2, 3), 3,
-                  0);
+    expect_floats("Dropout output", &r, 0, IR_DTYPE_FLOAT, F64(1, 2, 3), 3, 0);
     expect_ints("Dropout mask", &r, 1, IR_DTYPE_BOOL, I64(1, 1, 1), 3);
     run_free(&r);
 
@@ -1218,10 +1233,8 @@ test_identity_dropout(void)
     in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0));
     in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(1));
     run_op(add_op(IR_OP_DROPOUT, in, 3, 2), &r);
-    expect_floats("training, ratio 0", &r, 0, IR_DTYPE_FLOAT, F64(1, 2), 2,
-                  0);
-    expect_ints("training, ratio 0 mask", &r, 1, IR_DTYPE_BOOL, I64(1, 1),
-                2);
+    expect_floats("training, ratio 0", &r, 0, IR_DTYPE_FLOAT, F64(1, 2), 2, 0);
+    expect_ints("training, ratio 0 mask", &r, 1, IR_DTYPE_BOOL, I64(1, 1), 2);
     run_free(&r);
 }
 
@@ -1230,8 +1243,7 @@ static int32_t
 bool_input(uint8_t value)
 {
     struct ir_shape scalar = ir_shape_make(0, NULL);
-    int32_t v = ir_value_add(g, NULL, IR_VALUE_INPUT, IR_DTYPE_BOOL,
-                             &scalar);
+    int32_t v = ir_value_add(g, NULL, IR_VALUE_INPUT, IR_DTYPE_BOOL, &scalar);
     g->values[v].data = ir_xmalloc(1);
     *(uint8_t *)g->values[v].data = value;
     return v;
@@ -1249,12 +1261,11 @@ test_dropout_runtime_training(void)
         run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
         CHECK(r.infer == 0, "training %d: infer: %s", training, r.message);
         if (training) {
-            CHECK(r.status == RT_ERR_RUNTIME, "training: status %d",
-                  r.status);
+            CHECK(r.status == RT_ERR_RUNTIME, "training: status %d", r.status);
             CHECK(strstr(r.error, "not supported"), "message: %s", r.error);
         } else {
-            expect_floats("not training", &r, 0, IR_DTYPE_FLOAT, F64(1, 2),
-                          2, 0);
+            expect_floats("not training", &r, 0, IR_DTYPE_FLOAT, F64(1, 2), 2,
+                          0);
         }
         run_free(&r);
     }
@@ -1264,8 +1275,7 @@ static struct run
 clip(enum ir_dtype t, int n, const void *x, const void *lo, const void *hi)
 {
     new_graph();
-    int32_t in[3] = {cst(t, 1, DIMS(n), x),
-                     lo ? cst(t, 0, NULL, lo) : IR_NONE,
+    int32_t in[3] = {cst(t, 1, DIMS(n), x), lo ? cst(t, 0, NULL, lo) : IR_NONE,
                      hi ? cst(t, 0, NULL, hi) : IR_NONE};
     struct run r;
     run_op(add_op(IR_OP_CLIP, in, 3, 1), &r);
@@ -1285,13 +1295,11 @@ test_clip(void)
                   F64(-5, -1, 0, 0, NAN), 5, 0);
     run_free(&r);
     r = clip(IR_DTYPE_FLOAT, 4, x, F32(3), F32(1));
-    expect_floats("Clip min > max", &r, 0, IR_DTYPE_FLOAT, F64(1, 1, 1, 1),
-                  4, 0);
+    expect_floats("Clip min > max", &r, 0, IR_DTYPE_FLOAT, F64(1, 1, 1, 1), 4,
+                  0);
     run_free(&r);
-    r = clip(IR_DTYPE_INT8, 3, (int8_t[]){-128, 0, 127}, (int8_t[]){-5},
-             NULL);
-    expect_ints("i8 Clip min only", &r, 0, IR_DTYPE_INT8, I64(-5, 0, 127),
-                3);
+    r = clip(IR_DTYPE_INT8, 3, (int8_t[]){-128, 0, 127}, (int8_t[]){-5}, NULL);
+    expect_ints("i8 Clip min only", &r, 0, IR_DTYPE_INT8, I64(-5, 0, 127), 3);
     run_free(&r);
 
     new_graph();

@@ -23,16 +23,16 @@ const struct pass_op_impl pass_ops_fused[] = {{.kind = IR_OP_COUNT}};
 static int n_passed, n_failed;
 static struct rt_pool *pool;
 
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            n_passed++;                                                     \
-        } else {                                                            \
-            n_failed++;                                                     \
-            printf("FAIL %s:%d: ", __func__, __LINE__);                     \
-            printf(__VA_ARGS__);                                            \
-            printf("\n");                                                   \
-        }                                                                   \
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (cond) {                                                            \
+            n_passed++;                                                        \
+        } else {                                                               \
+            n_failed++;                                                        \
+            printf("FAIL %s:%d: ", __func__, __LINE__);                        \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+        }                                                                      \
     } while (0)
 
 /* ---- graph building and running ---- */
@@ -56,8 +56,7 @@ add_const(struct ir_graph *g, enum ir_dtype t, int rank, const int64_t *dims,
 {
     struct ir_shape s = shape_of(rank, dims);
     int64_t n = ir_shape_numel(&s);
-    return ir_const_add(g, NULL, t, &s, data,
-                        (size_t)n * ir_dtype_size(t));
+    return ir_const_add(g, NULL, t, &s, data, (size_t)n * ir_dtype_size(t));
 }
 
 static int32_t
@@ -80,8 +79,8 @@ make_op(struct run *r, struct ir_graph *g, enum ir_op_kind kind,
 {
     int32_t res[3];
     for (int i = 0; i < n_res; i++)
-        res[i] = ir_value_add(g, NULL, IR_VALUE_RESULT, IR_DTYPE_UNDEFINED,
-                              NULL);
+        res[i] =
+            ir_value_add(g, NULL, IR_VALUE_RESULT, IR_DTYPE_UNDEFINED, NULL);
     memset(r, 0, sizeof(*r));
     r->g = g;
     r->op = ir_op_add(g, kind, NULL, 17, operands, n_ops, res, n_res);
@@ -167,12 +166,12 @@ mismatch_f32(const float *got, const float *want, int64_t n, double rtol,
     return -1;
 }
 
-#define CHECK_F32(got, want, n, rtol)                                       \
-    do {                                                                    \
-        int64_t bad_ = mismatch_f32(got, want, n, rtol, 1e-5);              \
-        CHECK(bad_ < 0, "element %lld: got %g, want %g", (long long)bad_,   \
-              bad_ < 0 ? 0.0 : (double)(got)[bad_],                         \
-              bad_ < 0 ? 0.0 : (double)(want)[bad_]);                       \
+#define CHECK_F32(got, want, n, rtol)                                          \
+    do {                                                                       \
+        int64_t bad_ = mismatch_f32(got, want, n, rtol, 1e-5);                 \
+        CHECK(bad_ < 0, "element %lld: got %g, want %g", (long long)bad_,      \
+              bad_ < 0 ? 0.0 : (double)(got)[bad_],                            \
+              bad_ < 0 ? 0.0 : (double)(want)[bad_]);                          \
     } while (0)
 
 static uint32_t rng_state = 12345;
@@ -271,10 +270,8 @@ test_matmul_shapes(void)
     check_matmul(3, (int64_t[]){2, 7, 16}, 2, (int64_t[]){16, 5}, 3,
                  (int64_t[]){2, 7, 5});
     /* 1-D operands. */
-    check_matmul(1, (int64_t[]){16}, 2, (int64_t[]){16, 4}, 1,
-                 (int64_t[]){4});
-    check_matmul(2, (int64_t[]){8, 16}, 1, (int64_t[]){16}, 1,
-                 (int64_t[]){8});
+    check_matmul(1, (int64_t[]){16}, 2, (int64_t[]){16, 4}, 1, (int64_t[]){4});
+    check_matmul(2, (int64_t[]){8, 16}, 1, (int64_t[]){16}, 1, (int64_t[]){8});
     check_matmul(1, (int64_t[]){16}, 1, (int64_t[]){16}, 0, NULL);
     check_matmul(3, (int64_t[]){2, 3, 16}, 1, (int64_t[]){16}, 2,
                  (int64_t[]){2, 3});
@@ -321,8 +318,7 @@ test_matmul_int(void)
     make_op(&r, g, IR_OP_MATMUL, ops, 2, 1);
     CHECK(run_op(&r) == 0, "int64 MatMul failed");
     if (r.status == 0)
-        CHECK(memcmp(r.out[0], want, sizeof(want)) == 0,
-              "int64 MatMul values");
+        CHECK(memcmp(r.out[0], want, sizeof(want)) == 0, "int64 MatMul values");
     run_free(&r);
 
     int32_t a32[6] = {1, 2, 3, 4, 5, 6}, b32[6] = {7, 8, 9, 10, 11, 12};
@@ -382,8 +378,7 @@ check_gemm(int64_t m, int64_t k, int64_t n, int ta, int tb, float alpha,
     int32_t ops[3] = {add_f32(g, 2, da, a), add_f32(g, 2, db, b), IR_NONE};
     if (c_rank >= 0)
         ops[2] = add_f32(g, c_rank, c_dims, c);
-    struct ir_op *op = make_op(&r, g, IR_OP_GEMM, ops, c_rank >= 0 ? 3 : 2,
-                               1);
+    struct ir_op *op = make_op(&r, g, IR_OP_GEMM, ops, c_rank >= 0 ? 3 : 2, 1);
     ir_op_set_int(op, "transA", ta);
     ir_op_set_int(op, "transB", tb);
     ir_op_set_float(op, "alpha", alpha);
@@ -418,8 +413,8 @@ test_gemm(void)
 
 /* Reference softmax of x [outer, n, inner] along n; mode as the kernel. */
 static void
-ref_softmax(const float *x, float *y, int64_t outer, int64_t n,
-            int64_t inner, int mode)
+ref_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner,
+            int mode)
 {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t c = 0; c < inner; c++) {
@@ -494,16 +489,15 @@ test_softmax(void)
         check_softmax(kinds[i], modes[i], 3, d3, 1, 0, NULL);
         check_softmax(kinds[i], modes[i], 3, d3, 0, 0, NULL);
         check_softmax(kinds[i], modes[i], 3, d3, 1, 1, NULL);
-        check_softmax(kinds[i], modes[i], 2, (int64_t[]){3, 1000}, -1, 0,
-                      NULL);
+        check_softmax(kinds[i], modes[i], 2, (int64_t[]){3, 1000}, -1, 0, NULL);
         check_softmax(kinds[i], modes[i], 3, (int64_t[]){2, 5, 130}, 1, 0,
                       NULL);
     }
 
     /* Rows of all -inf, with +inf and with NaN become NaN. */
     float special[12] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                         1, INFINITY, 2, 3,
-                         1, NAN, 2, 3};
+                         1,         INFINITY,  2,         3,
+                         1,         NAN,       2,         3};
     struct run r;
     struct ir_graph *g = ir_graph_new("t");
     int32_t ops[1] = {add_f32(g, 2, (int64_t[]){3, 4}, special)};
@@ -513,8 +507,7 @@ test_softmax(void)
     if (r.status == 0) {
         const float *y = r.out[0];
         for (int i = 0; i < 12; i++)
-            CHECK(isnan(y[i]), "Softmax element %d: got %g, want NaN", i,
-                  y[i]);
+            CHECK(isnan(y[i]), "Softmax element %d: got %g, want NaN", i, y[i]);
     }
     run_free(&r);
 }
@@ -561,8 +554,8 @@ check_layer_norm(int rank, const int64_t *dims, int axis, bool bias)
     int32_t ops[3] = {add_f32(g, rank, dims, x),
                       add_f32(g, rank - a, dims + a, scale),
                       add_f32(g, rank - a, dims + a, b)};
-    struct ir_op *op = make_op(&r, g, IR_OP_LAYER_NORMALIZATION, ops,
-                               bias ? 3 : 2, 3);
+    struct ir_op *op =
+        make_op(&r, g, IR_OP_LAYER_NORMALIZATION, ops, bias ? 3 : 2, 3);
     ir_op_set_int(op, "axis", axis);
     CHECK(run_op(&r) == 0, "LayerNormalization axis %d failed", axis);
     if (r.status == 0) {
@@ -598,8 +591,7 @@ test_layer_norm(void)
 static void
 check_reduce(enum ir_op_kind kind, int rank, const int64_t *dims,
              const float *x, const int64_t *axes, int n_axes, int keepdims,
-             int noop, int out_rank, const int64_t *out_dims,
-             const float *want)
+             int noop, int out_rank, const int64_t *out_dims, const float *want)
 {
     struct run r;
     struct ir_graph *g = ir_graph_new("t");
@@ -640,8 +632,7 @@ test_reduce(void)
                  (int64_t[]){3}, mean_02);
 
     /* Empty axes with noop_with_empty_axes: the input unchanged. */
-    check_reduce(IR_OP_REDUCE_SUM, 3, d, x, (int64_t[]){0}, 0, 1, 1, 3, d,
-                 x);
+    check_reduce(IR_OP_REDUCE_SUM, 3, d, x, (int64_t[]){0}, 0, 1, 1, 3, d, x);
     float sum_all[1] = {78};
     check_reduce(IR_OP_REDUCE_SUM, 3, d, x, (int64_t[]){0}, 0, 0, 0, 0, NULL,
                  sum_all);
@@ -667,10 +658,10 @@ test_reduce(void)
     }
     check_reduce(IR_OP_REDUCE_L2, 3, d, x, (int64_t[]){2}, 1, 0, 0, 2,
                  (int64_t[]){2, 3}, l2_2);
-    check_reduce(IR_OP_REDUCE_SUM_SQUARE, 3, d, x, (int64_t[]){-1}, 1, 0, 0,
-                 2, (int64_t[]){2, 3}, ss_2);
-    check_reduce(IR_OP_REDUCE_LOG_SUM_EXP, 3, d, x, (int64_t[]){2}, 1, 0, 0,
-                 2, (int64_t[]){2, 3}, lse_2);
+    check_reduce(IR_OP_REDUCE_SUM_SQUARE, 3, d, x, (int64_t[]){-1}, 1, 0, 0, 2,
+                 (int64_t[]){2, 3}, ss_2);
+    check_reduce(IR_OP_REDUCE_LOG_SUM_EXP, 3, d, x, (int64_t[]){2}, 1, 0, 0, 2,
+                 (int64_t[]){2, 3}, lse_2);
     check_reduce(IR_OP_REDUCE_LOG_SUM, 3, d, x, (int64_t[]){2}, 1, 0, 0, 2,
                  (int64_t[]){2, 3}, ls_2);
     /* LogSumExp along a kept inner dim and with huge values. */
@@ -715,8 +706,7 @@ test_reduce_int(void)
     for (int i = 0; i < 2; i++) {
         struct run r;
         struct ir_graph *g = ir_graph_new("t");
-        int32_t ops[2] = {add_const(g, IR_DTYPE_INT32, 2, (int64_t[]){2, 3},
-                                    x),
+        int32_t ops[2] = {add_const(g, IR_DTYPE_INT32, 2, (int64_t[]){2, 3}, x),
                           add_i64_vec(g, 1, (int64_t[]){1})};
         struct ir_op *op = make_op(&r, g, kinds[i], ops, 2, 1);
         ir_op_set_int(op, "keepdims", 0);
@@ -746,8 +736,8 @@ check_arg(enum ir_op_kind kind, int axis, int keep, int last,
     if (r.status == 0) {
         CHECK(result(&r, 0)->dtype == IR_DTYPE_INT64, "arg dtype");
         CHECK(memcmp(r.out[0], want, (size_t)n_want * 8) == 0,
-              "%s axis %d last %d: got %lld %lld", ir_op_kind_name(kind),
-              axis, last, (long long)((int64_t *)r.out[0])[0],
+              "%s axis %d last %d: got %lld %lld", ir_op_kind_name(kind), axis,
+              last, (long long)((int64_t *)r.out[0])[0],
               (long long)((int64_t *)r.out[0])[1]);
         CHECK(result(&r, 0)->shape.rank == (keep ? 2 : 1), "arg rank");
     }
@@ -797,8 +787,7 @@ test_topk(void)
                (int64_t[]){0, 2, 4}, 3);
     check_topk(-1, 4, 0, 1, (int64_t[]){8}, x, (float[]){0, 1, 1, 2},
                (int64_t[]){6, 1, 5, 3}, 4);
-    check_topk(0, 8, 1, 1, (int64_t[]){8}, x,
-               (float[]){3, 3, 3, 2, 2, 1, 1, 0},
+    check_topk(0, 8, 1, 1, (int64_t[]){8}, x, (float[]){3, 3, 3, 2, 2, 1, 1, 0},
                (int64_t[]){0, 2, 4, 3, 7, 1, 5, 6}, 8);
     /* Axis 0 of [4, 2]: columns {3,3,3,0} and {1,2,1,2}. */
     check_topk(0, 2, 1, 2, (int64_t[]){4, 2}, x, (float[]){3, 2, 3, 2},
@@ -883,8 +872,8 @@ check_einsum(const char *eq, int n_in, const int *ranks,
     ir_op_set_string(op, "equation", eq);
     CHECK(run_op(&r) == 0, "Einsum '%s' failed", eq);
     if (r.status == 0) {
-        CHECK(shape_is(result(&r, 0), out_rank, out_dims),
-              "Einsum '%s' shape", eq);
+        CHECK(shape_is(result(&r, 0), out_rank, out_dims), "Einsum '%s' shape",
+              eq);
         CHECK_F32((float *)r.out[0], want, n_out, 1e-5);
     }
     run_free(&r);
@@ -896,15 +885,15 @@ check_einsum(const char *eq, int n_in, const int *ranks,
 static void
 ref_batch_matmul(float *const *in, float *out)
 {
-    ref_matmul(in[0], 3, (int64_t[]){2, 3, 4}, in[1], 3,
-               (int64_t[]){2, 4, 5}, out, 3, (int64_t[]){2, 3, 5});
+    ref_matmul(in[0], 3, (int64_t[]){2, 3, 4}, in[1], 3, (int64_t[]){2, 4, 5},
+               out, 3, (int64_t[]){2, 3, 5});
 }
 
 static void
 ref_matmul_2d(float *const *in, float *out)
 {
-    ref_matmul(in[0], 2, (int64_t[]){3, 4}, in[1], 2, (int64_t[]){4, 5}, out,
-               2, (int64_t[]){3, 5});
+    ref_matmul(in[0], 2, (int64_t[]){3, 4}, in[1], 2, (int64_t[]){4, 5}, out, 2,
+               (int64_t[]){3, 5});
 }
 
 static void
@@ -954,9 +943,8 @@ test_einsum(void)
                  (int64_t[]){4}, ref_diagonal);
     check_einsum("ii", 1, (int[]){2}, (const int64_t[][4]){{4, 4}}, 0, NULL,
                  ref_trace);
-    check_einsum("...ij->...ji", 1, (int[]){3},
-                 (const int64_t[][4]){{2, 3, 4}}, 3, (int64_t[]){2, 4, 3},
-                 ref_transpose_ellipsis);
+    check_einsum("...ij->...ji", 1, (int[]){3}, (const int64_t[][4]){{2, 3, 4}},
+                 3, (int64_t[]){2, 4, 3}, ref_transpose_ellipsis);
     check_einsum("i,j", 2, (int[]){1, 1}, (const int64_t[][4]){{3}, {4}}, 2,
                  (int64_t[]){3, 4}, ref_outer);
 }
@@ -983,11 +971,15 @@ bench_matmul(void)
     float *a = rand_array(m * k), *b = rand_array(k * n);
     float *c = malloc((size_t)(m * n) * sizeof(float));
     int64_t ints[4] = {m, k, n, 0};
-    struct rt_desc descs[3] = {{.dtype = RT_FLOAT}, {.dtype = RT_FLOAT},
-                               {.dtype = RT_FLOAT}};
-    struct rt_node node = {.name = "bench", .op_type = "MatMul",
-                           .n_inputs = 2, .n_outputs = 1, .n_ints = 4,
-                           .descs = descs, .ints = ints};
+    struct rt_desc descs[3] = {
+        {.dtype = RT_FLOAT}, {.dtype = RT_FLOAT}, {.dtype = RT_FLOAT}};
+    struct rt_node node = {.name = "bench",
+                           .op_type = "MatMul",
+                           .n_inputs = 2,
+                           .n_outputs = 1,
+                           .n_ints = 4,
+                           .descs = descs,
+                           .ints = ints};
     void *bufs[3] = {a, b, c};
     for (int threads = 1; threads <= 2; threads++) {
         struct rt_pool *p = threads > 1 ? rt_pool_create(threads) : NULL;
@@ -1003,8 +995,8 @@ bench_matmul(void)
         double dc = (seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / reps;
         double flop = 2.0 * (double)(m * k * n);
         printf("MatMul 128x768x768 float, %d thread%s: %.2f ms, "
-               "%.1f GFLOP/s, %.1f GFLOP per CPU-second\n", threads,
-               threads > 1 ? "s" : "", dt * 1e3, flop / dt * 1e-9,
+               "%.1f GFLOP/s, %.1f GFLOP per CPU-second\n",
+               threads, threads > 1 ? "s" : "", dt * 1e3, flop / dt * 1e-9,
                flop / dc * 1e-9);
         if (p)
             rt_pool_destroy(p);
