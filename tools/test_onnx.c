@@ -533,8 +533,12 @@ read_baseline(const char *path)
     char line[1024];
     passed[0] = '|';
     while (fgets(line, sizeof(line), f)) {
-        char name[512];
-        if (sscanf(line, "| %511s | passed |", name) != 1)
+        char name[512], result[32];
+        int end = 0;
+        /* sscanf counts the name as matched even if the rest differs, so
+         * %n checks that the whole "| name | result |" prefix matched. */
+        if (sscanf(line, "| %511s | %31s |%n", name, result, &end) != 2 ||
+            end == 0 || strcmp(result, "passed") != 0)
             continue;
         size_t len = strlen(name);
         if (n + len + 2 > cap)
