@@ -1,9 +1,10 @@
 /*
  * The LLVM module of a generated library.  It starts from the runtime's
- * bitcode (embedded in onnxc at build time), adds the weights, one constant
- * descriptor per op and a forward function that calls each op's kernel on
- * planned workspace offsets, then optimises the whole module for the host
- * CPU, so kernels get inlined and specialised to constant shapes.
+ * bitcode, which is embedded in onnxc at build time.  It adds the weights,
+ * one constant descriptor per op and a forward function that calls each
+ * op's kernel on planned workspace offsets.  Optimising the whole module
+ * for the host CPU then inlines kernels and specialises them to constant
+ * shapes.
  */
 #include "codegen.h"
 #include "../passes/passes.h"

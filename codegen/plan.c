@@ -70,7 +70,7 @@ cg_plan_memory(const struct ir_graph *g, struct cg_plan *plan)
                 continue;
             int64_t size = value_bytes(val);
             plan->naive_size += size;
-            /* A result nobody reads still needs a place to be written. */
+            /* A result that no op reads still needs a place to be written. */
             int32_t end = last[v] < i ? i : last[v];
             int64_t off = place(blocks, n, i, size);
             plan->offset[v] = off;
