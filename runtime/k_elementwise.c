@@ -434,60 +434,6 @@ sat_i32(double v)
     return (int32_t)v;
 }
 
-static double
-load_f64(const void *p, int64_t i, int32_t dtype)
-{
-    switch (dtype) {
-    case RT_FLOAT:
-        return ((const float *)p)[i];
-    case RT_DOUBLE:
-        return ((const double *)p)[i];
-    case RT_INT8:
-        return ((const int8_t *)p)[i];
-    case RT_INT16:
-        return ((const int16_t *)p)[i];
-    case RT_INT32:
-        return ((const int32_t *)p)[i];
-    case RT_INT64:
-        return (double)((const int64_t *)p)[i];
-    case RT_UINT8:
-        return ((const uint8_t *)p)[i];
-    case RT_UINT16:
-        return ((const uint16_t *)p)[i];
-    case RT_UINT32:
-        return ((const uint32_t *)p)[i];
-    case RT_UINT64:
-        return (double)((const uint64_t *)p)[i];
-    default:
-        return 0;
-    }
-}
-
-static int64_t
-load_i64(const void *p, int64_t i, int32_t dtype)
-{
-    switch (dtype) {
-    case RT_INT8:
-        return ((const int8_t *)p)[i];
-    case RT_INT16:
-        return ((const int16_t *)p)[i];
-    case RT_INT32:
-        return ((const int32_t *)p)[i];
-    case RT_INT64:
-        return ((const int64_t *)p)[i];
-    case RT_UINT8:
-        return ((const uint8_t *)p)[i];
-    case RT_UINT16:
-        return ((const uint16_t *)p)[i];
-    case RT_UINT32:
-        return ((const uint32_t *)p)[i];
-    case RT_UINT64:
-        return (int64_t)((const uint64_t *)p)[i];
-    default:
-        return 0;
-    }
-}
-
 static bool
 dtype_is_float(int32_t dtype)
 {
@@ -516,9 +462,9 @@ DEF_BINARY(pow_i64, int64_t, int64_t, int64_t, ipow(a, b))
             T x = a[i * step[0]];                                              \
             int64_t j = i * step[1];                                           \
             if (int_base && !dtype_is_float(et))                               \
-                y[i] = (T)ipow((int64_t)x, load_i64(in[1], j, et));            \
+                y[i] = (T)ipow((int64_t)x, rt_load_i64(in[1], et, j));         \
             else                                                               \
-                y[i] = FROM_DOUBLE(pow((double)x, load_f64(in[1], j, et)));    \
+                y[i] = FROM_DOUBLE(pow((double)x, rt_load_f64(in[1], et, j))); \
         }                                                                      \
     }
 enum {
@@ -664,7 +610,7 @@ has_zero(const void *p, const struct rt_desc *d)
 static bool
 is_scalar_value(const void *p, const struct rt_desc *d, double v)
 {
-    return rt_numel(d) == 1 && load_f64(p, 0, d->dtype) == v;
+    return rt_numel(d) == 1 && rt_load_f64(p, d->dtype, 0) == v;
 }
 
 /*

@@ -115,10 +115,10 @@ init_tile(const struct mm *p, void *c, int64_t i0, int64_t i1, int64_t j0,
             int64_t dst = i * p->n + j;
             if (math_is_float(p->dtype))
                 math_store_f64(c, p->dtype, dst,
-                               p->beta * math_load_f64(p->bias, p->dtype, src));
+                               p->beta * rt_load_f64(p->bias, p->dtype, src));
             else
                 math_store_i64(c, p->dtype, dst,
-                               math_load_i64(p->bias, p->dtype, src));
+                               rt_load_i64(p->bias, p->dtype, src));
         }
     }
 }

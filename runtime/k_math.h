@@ -65,66 +65,6 @@ int rt_kernel_topk(struct rt_ctx *ctx, const struct rt_node *node,
 
 /* ---- helpers shared by the k_math*.c files ---- */
 
-/* Element i of a numeric tensor of dtype as a double. */
-static inline double
-math_load_f64(const void *p, int32_t dtype, int64_t i)
-{
-    switch (dtype) {
-    case RT_FLOAT:
-        return ((const float *)p)[i];
-    case RT_DOUBLE:
-        return ((const double *)p)[i];
-    case RT_INT8:
-        return ((const int8_t *)p)[i];
-    case RT_UINT8:
-        return ((const uint8_t *)p)[i];
-    case RT_INT16:
-        return ((const int16_t *)p)[i];
-    case RT_UINT16:
-        return ((const uint16_t *)p)[i];
-    case RT_INT32:
-        return ((const int32_t *)p)[i];
-    case RT_UINT32:
-        return ((const uint32_t *)p)[i];
-    case RT_INT64:
-        return (double)((const int64_t *)p)[i];
-    case RT_UINT64:
-        return (double)((const uint64_t *)p)[i];
-    default:
-        return 0;
-    }
-}
-
-/* Element i of an integer tensor of dtype, sign-extended or zero-extended. */
-static inline int64_t
-math_load_i64(const void *p, int32_t dtype, int64_t i)
-{
-    switch (dtype) {
-    case RT_INT8:
-        return ((const int8_t *)p)[i];
-    case RT_UINT8:
-        return ((const uint8_t *)p)[i];
-    case RT_INT16:
-        return ((const int16_t *)p)[i];
-    case RT_UINT16:
-        return ((const uint16_t *)p)[i];
-    case RT_INT32:
-        return ((const int32_t *)p)[i];
-    case RT_UINT32:
-        return ((const uint32_t *)p)[i];
-    case RT_INT64:
-        return ((const int64_t *)p)[i];
-    case RT_UINT64: {
-        uint64_t u = ((const uint64_t *)p)[i];
-        int64_t v;
-        memcpy(&v, &u, sizeof(v));
-        return v;
-    }
-    default:
-        return 0;
-    }
-}
-
 /* Store v as element i of a floating-point tensor of dtype. */
 static inline void
 math_store_f64(void *p, int32_t dtype, int64_t i, double v)

@@ -28,7 +28,7 @@ product_f64(const struct einsum_job *p, const int64_t *off)
 {
     double v = 1;
     for (int i = 0; i < p->n_in; i++)
-        v *= math_load_f64(p->bufs[i], p->dtype, off[i]);
+        v *= rt_load_f64(p->bufs[i], p->dtype, off[i]);
     return v;
 }
 
@@ -37,7 +37,7 @@ product_u64(const struct einsum_job *p, const int64_t *off)
 {
     uint64_t v = 1;
     for (int i = 0; i < p->n_in; i++)
-        v *= (uint64_t)math_load_i64(p->bufs[i], p->dtype, off[i]);
+        v *= (uint64_t)rt_load_i64(p->bufs[i], p->dtype, off[i]);
     return v;
 }
 

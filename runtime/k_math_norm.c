@@ -156,8 +156,8 @@ softmax_cols(const struct axis_job *p, const char *x, char *y, int64_t w)
     }
     for (int64_t k = 0; k < p->n; k++) {
         for (int64_t c = 0; c < w; c++) {
-            double v = math_load_f64(x, p->dtype, k * p->inner + c);
-            if (v > math_load_f64(x, p->dtype, best[c] * p->inner + c))
+            double v = rt_load_f64(x, p->dtype, k * p->inner + c);
+            if (v > rt_load_f64(x, p->dtype, best[c] * p->inner + c))
                 best[c] = k;
             m[c] = v > m[c] ? v : m[c];
         }
@@ -165,7 +165,7 @@ softmax_cols(const struct axis_job *p, const char *x, char *y, int64_t w)
     for (int64_t k = 0; k < p->n; k++) {
         for (int64_t c = 0; c < w; c++) {
             int64_t i = k * p->inner + c;
-            double e = exp(math_load_f64(x, p->dtype, i) - m[c]);
+            double e = exp(rt_load_f64(x, p->dtype, i) - m[c]);
             s[c] += e;
             if (p->mode == RT_HARDMAX)
                 e = k == best[c] ? 1.0 : 0.0;
@@ -178,8 +178,8 @@ softmax_cols(const struct axis_job *p, const char *x, char *y, int64_t w)
         for (int64_t c = 0; c < w; c++) {
             int64_t i = k * p->inner + c;
             double v = p->mode == RT_LOG_SOFTMAX
-                           ? math_load_f64(x, p->dtype, i) - m[c] - log(s[c])
-                           : math_load_f64(y, p->dtype, i) / s[c];
+                           ? rt_load_f64(x, p->dtype, i) - m[c] - log(s[c])
+                           : rt_load_f64(y, p->dtype, i) / s[c];
             math_store_f64(y, p->dtype, i, v);
         }
     }
@@ -297,19 +297,19 @@ layer_norm_row_any(const struct layer_norm_job *p, int64_t r, double *mean_out,
     int64_t n = p->n, base = r * n;
     double mean = 0, var = 0;
     for (int64_t j = 0; j < n; j++)
-        mean += math_load_f64(p->x, p->dtype, base + j);
+        mean += rt_load_f64(p->x, p->dtype, base + j);
     mean /= (double)n;
     for (int64_t j = 0; j < n; j++) {
-        double d = math_load_f64(p->x, p->dtype, base + j) - mean;
+        double d = rt_load_f64(p->x, p->dtype, base + j) - mean;
         var += d * d;
     }
     var /= (double)n;
     double inv = 1.0 / sqrt(var + p->epsilon);
     for (int64_t j = 0; j < n; j++) {
-        double v = (math_load_f64(p->x, p->dtype, base + j) - mean) * inv;
-        v *= math_load_f64(p->scale, p->dtype, j * p->scale_step);
+        double v = (rt_load_f64(p->x, p->dtype, base + j) - mean) * inv;
+        v *= rt_load_f64(p->scale, p->dtype, j * p->scale_step);
         if (p->bias)
-            v += math_load_f64(p->bias, p->dtype, j * p->bias_step);
+            v += rt_load_f64(p->bias, p->dtype, j * p->bias_step);
         math_store_f64(p->y, p->dtype, base + j, v);
     }
     *mean_out = mean;
@@ -479,7 +479,7 @@ rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
     if (rt_numel(ad) != 1 || (ad->dtype != RT_INT32 && ad->dtype != RT_INT64))
         return rt_fail(ctx, node, RT_ERR_SHAPE,
                        "the axis must be one int32 or int64 value");
-    int64_t axis = math_load_i64(bufs[1], ad->dtype, 0);
+    int64_t axis = rt_load_i64(bufs[1], ad->dtype, 0);
     if (axis < -xd->rank || axis >= xd->rank)
         return rt_fail(ctx, node, RT_ERR_RUNTIME,
                        "axis %lld is out of range for rank %d", (long long)axis,

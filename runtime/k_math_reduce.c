@@ -53,7 +53,7 @@ load_f64(const struct reduce_job *p, int64_t off, int64_t n, double *buf)
         break;
     default:
         for (int64_t i = 0; i < n; i++)
-            buf[i] = math_load_f64(p->x, p->dtype, off + i);
+            buf[i] = rt_load_f64(p->x, p->dtype, off + i);
         break;
     }
 }
@@ -63,7 +63,7 @@ static void
 load_i64(const struct reduce_job *p, int64_t off, int64_t n, int64_t *buf)
 {
     for (int64_t i = 0; i < n; i++)
-        buf[i] = math_load_i64(p->x, p->dtype, off + i);
+        buf[i] = rt_load_i64(p->x, p->dtype, off + i);
     if (p->flip)
         for (int64_t i = 0; i < n; i++)
             buf[i] ^= INT64_MIN;
@@ -549,16 +549,16 @@ static int
 cmp_elem(const struct select_job *p, int64_t a, int64_t b)
 {
     if (p->dtype == RT_INT64 || p->dtype == RT_UINT64) {
-        int64_t va = math_load_i64(p->x, p->dtype, a);
-        int64_t vb = math_load_i64(p->x, p->dtype, b);
+        int64_t va = rt_load_i64(p->x, p->dtype, a);
+        int64_t vb = rt_load_i64(p->x, p->dtype, b);
         if (p->dtype == RT_UINT64) {
             va ^= INT64_MIN;
             vb ^= INT64_MIN;
         }
         return (va > vb) - (va < vb);
     }
-    double va = math_load_f64(p->x, p->dtype, a);
-    double vb = math_load_f64(p->x, p->dtype, b);
+    double va = rt_load_f64(p->x, p->dtype, a);
+    double vb = rt_load_f64(p->x, p->dtype, b);
     if (va != va || vb != vb)
         return (va != va) - (vb != vb);
     return (va > vb) - (va < vb);

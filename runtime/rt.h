@@ -79,6 +79,65 @@ struct rt_ctx {
 typedef int (*rt_kernel_fn)(struct rt_ctx *ctx, const struct rt_node *node,
                             void *const *bufs);
 
+/* Element i of a numeric tensor of dtype as a double; 0 for other dtypes. */
+static inline double
+rt_load_f64(const void *p, int32_t dtype, int64_t i)
+{
+    switch (dtype) {
+    case RT_FLOAT:
+        return ((const float *)p)[i];
+    case RT_DOUBLE:
+        return ((const double *)p)[i];
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_INT64:
+        return (double)((const int64_t *)p)[i];
+    case RT_UINT64:
+        return (double)((const uint64_t *)p)[i];
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Element i of an integer tensor of dtype, sign- or zero-extended; a uint64
+ * above INT64_MAX wraps to a negative value.  0 for other dtypes.
+ */
+static inline int64_t
+rt_load_i64(const void *p, int32_t dtype, int64_t i)
+{
+    switch (dtype) {
+    case RT_INT8:
+        return ((const int8_t *)p)[i];
+    case RT_UINT8:
+        return ((const uint8_t *)p)[i];
+    case RT_INT16:
+        return ((const int16_t *)p)[i];
+    case RT_UINT16:
+        return ((const uint16_t *)p)[i];
+    case RT_INT32:
+        return ((const int32_t *)p)[i];
+    case RT_UINT32:
+        return ((const uint32_t *)p)[i];
+    case RT_INT64:
+        return ((const int64_t *)p)[i];
+    case RT_UINT64:
+        return (int64_t)((const uint64_t *)p)[i];
+    default:
+        return 0;
+    }
+}
+
 /* ---- util.c ---- */
 
 int64_t rt_numel(const struct rt_desc *d);
