@@ -5,7 +5,10 @@
 # exit, such as LLVM's static objects, are not reported.
 #
 # With TEST_LIBRARY, the path of the built test_library, helgrind then
-# checks its sessions on two threads for data races.  That run uses the
+# checks its sessions on two threads for data races.
+# NOTE: helgrind does not model C11 atomics, so it can report the thread
+# pool's lock-free spin on its job counter as a race; read such reports
+# against runtime/pool.c.  That run uses the
 # library compiled under memcheck, where LLVM detects valgrind's virtual
 # CPU.  That CPU lacks AVX-512, which valgrind 3.19 cannot run.
 #
