@@ -6,29 +6,13 @@
  * unfused ops compute it.
  */
 #include "k_fused.h"
+#include "k_math.h"
 
 #include <math.h>
 
 enum {
     ROW_WORK = 1 << 14, /* elements a task aims at */
 };
-
-/* The sum of x[0..n) in eight lanes, so that it vectorises. */
-static float
-sum8(const float *restrict x, int64_t n)
-{
-    float lane[8] = {0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += x[j + l];
-    float s = 0;
-    for (; j < n; j++)
-        s += x[j];
-    for (int l = 0; l < 8; l++)
-        s += lane[l];
-    return s;
-}
 
 /* The sum of (x[j] - c)^2 over [0, n), in eight lanes. */
 static float
@@ -137,7 +121,7 @@ skip_layer_norm_task(void *arg, int64_t t)
             for (int64_t j = 0; j < n; j++)
                 s[j] = y[j];
         }
-        float mean = sum8(y, n) / (float)n;
+        float mean = rt_sum_f32(y, n) / (float)n;
         float var = sum_sq8(y, n, mean) / (float)n;
         float inv = 1.0f / sqrtf(var + p->epsilon);
         for (int64_t j = 0; j < n; j++) {

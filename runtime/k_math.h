@@ -65,6 +65,23 @@ int rt_kernel_topk(struct rt_ctx *ctx, const struct rt_node *node,
 
 /* ---- helpers shared by the k_math*.c files ---- */
 
+/* The sum of x[0..n) in eight lanes, so that it vectorises. */
+static inline float
+rt_sum_f32(const float *restrict x, int64_t n)
+{
+    float lane[8] = {0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++)
+            lane[l] += x[j + l];
+    float s = 0;
+    for (; j < n; j++)
+        s += x[j];
+    for (int l = 0; l < 8; l++)
+        s += lane[l];
+    return s;
+}
+
 /* Store v as element i of a floating-point tensor of dtype. */
 static inline void
 math_store_f64(void *p, int32_t dtype, int64_t i, double v)

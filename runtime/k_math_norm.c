@@ -24,23 +24,6 @@ struct axis_job {
     void *y;
 };
 
-/* The sum of x[0..n) accumulated in eight lanes so that it vectorises. */
-static float
-sum_f32(const float *x, int64_t n)
-{
-    float lane[8] = {0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += x[j + l];
-    float s = 0;
-    for (; j < n; j++)
-        s += x[j];
-    for (int l = 0; l < 8; l++)
-        s += lane[l];
-    return s;
-}
-
 /*
  * exp(x) in float without libm calls, so that loops over it vectorise.
  * x = n ln2 + r with |r| <= ln2 / 2, and exp(r) is its degree-6 Taylor
@@ -102,7 +85,7 @@ softmax_row_f32(const float *restrict x, float *restrict y, int64_t n, int mode)
     float m = max_f32(x, n);
     for (int64_t j = 0; j < n; j++)
         y[j] = exp_f32(x[j] - m);
-    float s = sum_f32(y, n);
+    float s = rt_sum_f32(y, n);
     if (mode == RT_LOG_SOFTMAX) {
         float shift = m + logf(s);
         for (int64_t j = 0; j < n; j++)
@@ -270,11 +253,11 @@ layer_norm_row_f32(const struct layer_norm_job *p, const float *restrict x,
     const float *scale = p->scale;
     const float *bias = p->bias;
     int64_t n = p->n;
-    float mean = sum_f32(x, n) / (float)n;
+    float mean = rt_sum_f32(x, n) / (float)n;
     /* Two passes keep the variance accurate when |mean| >> stddev. */
     for (int64_t j = 0; j < n; j++)
         y[j] = (x[j] - mean) * (x[j] - mean);
-    float var = sum_f32(y, n) / (float)n;
+    float var = rt_sum_f32(y, n) / (float)n;
     float inv = 1.0f / sqrtf(var + (float)p->epsilon);
     if (p->scale_step == 1 && bias && p->bias_step == 1) {
         for (int64_t j = 0; j < n; j++)
