@@ -37,7 +37,7 @@ void cg_plan_free(struct cg_plan *plan);
 
 /* ---- emit.c ---- */
 
-/* Compile g (already inferred, all shapes static) as o asks. */
+/* Compile g (already inferred, all shapes static) with the options o. */
 int cg_compile(const struct ir_graph *g, const struct cg_options *o);
 
 /* ---- header.c ---- */

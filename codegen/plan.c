@@ -1,6 +1,6 @@
 /*
  * The static memory plan.  Every value an op computes gets an offset in one
- * workspace; two values share bytes only when their live ranges, from the
+ * workspace, and two values share bytes only when their live ranges, from the
  * defining op to the last op that reads them, do not overlap.
  */
 #include "codegen.h"

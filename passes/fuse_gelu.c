@@ -218,7 +218,8 @@ try_gelu_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *at)
         }
     }
     if (!last) {
-        /* A Tanh that is no GELU is common (e.g. a pooler); say why. */
+        /* A Tanh that is no GELU is common (e.g. a pooler), so the remark names
+         * the reason. */
         fuse_reject(pm, at, pattern, "%s", m.why);
         return;
     }

@@ -175,7 +175,7 @@ split_sizes(const struct ir_graph *g, const struct ir_op *op, int axis)
                          (long long)sizes[i]);
                 goto fail;
             }
-            /* sum <= dim holds here, so this cannot overflow. */
+            /* sum <= dim is true here, so this cannot overflow. */
             if (sizes[i] > dim - sum) {
                 ir_error(g, op, op->operands[1],
                          "split sizes add up to more than axis %d's size "

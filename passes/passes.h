@@ -9,7 +9,7 @@
 #include "../ir/ir.h"
 #include "../runtime/rt.h"
 
-/* ---- ops.c: what onnxc knows about each op kind ---- */
+/* ---- ops.c: the per-op table of inference, parameters and kernels ---- */
 
 /* Kernel parameters under construction; see struct rt_node. */
 struct pass_params {
@@ -73,7 +73,7 @@ bool pass_operand_is_const(const struct ir_graph *g, const struct ir_op *op,
 /*
  * Read constant integer operand i (int32 or int64, any rank) into out.
  * Fails with an error naming the op when the operand is not a constant or
- * holds more than max elements.
+ * contains more than max elements.
  */
 int pass_operand_ints(const struct ir_graph *g, const struct ir_op *op, int i,
                       int64_t *out, int max, int *n);

@@ -113,7 +113,7 @@ skip_layer_norm_task(void *arg, int64_t t)
         const float *restrict a = p->x + r * n;
         const float *restrict b = p->skip + r * n;
         float *restrict y = p->y + r * n;
-        /* y holds the sum until the last loop normalises it in place. */
+        /* y contains the sum until the last loop normalises it in place. */
         for (int64_t j = 0; j < n; j++)
             y[j] = a[j] + b[j];
         if (p->sum) {

@@ -47,9 +47,9 @@ struct rt_desc {
 };
 
 /*
- * One op as a kernel sees it.  descs holds n_inputs input descriptors, then
- * n_outputs output descriptors.  ints and floats hold the op's parameters in
- * a layout that each kernel documents above its definition.
+ * One op as its kernel receives it.  descs contains n_inputs input descriptors,
+ * then n_outputs output descriptors.  ints and floats hold the op's parameters
+ * in a layout that each kernel documents above its definition.
  */
 struct rt_node {
     const char *name;    /* ONNX node name, for error messages */
@@ -65,14 +65,14 @@ struct rt_node {
 
 struct rt_pool;
 
-/* What a kernel may use while it runs: the thread pool and an error slot. */
+/* The run-time context of a kernel: the thread pool and an error slot. */
 struct rt_ctx {
     struct rt_pool *pool; /* NULL runs everything on the calling thread */
     char *error;          /* RT_ERROR_SIZE bytes */
 };
 
 /*
- * A kernel.  bufs holds one data pointer per input (NULL for an omitted
+ * A kernel.  bufs contains one data pointer per input (NULL for an omitted
  * one), then one per output.  Outputs never alias inputs.  Returns RT_OK,
  * or an error status after writing a message with rt_fail.
  */

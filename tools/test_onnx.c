@@ -1,6 +1,6 @@
 /*
  * `onnxc test-onnx`: the ONNX backend test runner.  Each test directory
- * holds model.onnx and test_data_set_N folders of input_K.pb and
+ * contains model.onnx and test_data_set_N folders of input_K.pb and
  * output_K.pb files.
  * Every test runs in a child process, so a crash or a hang is counted
  * instead of ending the run.
