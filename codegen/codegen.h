@@ -28,6 +28,9 @@ struct cg_options {
 
 struct cg_plan {
     int64_t *offset;    /* per value: arena offset, or -1 if not in it */
+    int32_t *base;      /* per value: the value it is a view of, or -1 */
+    int64_t *base_byte; /* per view: its first byte inside base */
+    bool *skip;         /* per op: all its results are views, no call */
     int64_t arena_size; /* bytes, a multiple of the alignment */
     int64_t naive_size; /* bytes without buffer reuse, for statistics */
 };

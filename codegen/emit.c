@@ -201,6 +201,12 @@ value_address(struct emitter *e, int32_t v, LLVMValueRef *input_ptrs,
                 return input_ptrs[i];
         IR_ASSERT(!"graph input missing from the input list");
     }
+    if (e->plan.base[v] >= 0) {
+        LLVMValueRef base =
+            value_address(e, e->plan.base[v], input_ptrs, arena);
+        LLVMValueRef off = const_i64(e, e->plan.base_byte[v]);
+        return LLVMBuildInBoundsGEP2(e->b, e->i8, base, &off, 1, "");
+    }
     IR_ASSERT(e->plan.offset[v] >= 0);
     LLVMValueRef off = const_i64(e, e->plan.offset[v]);
     return LLVMBuildInBoundsGEP2(e->b, e->i8, arena, &off, 1, "");
@@ -249,6 +255,8 @@ emit_forward(struct emitter *e, LLVMValueRef fn)
     int rc = 0;
     for (int32_t i = 0; i < g->n_ops && rc == 0; i++) {
         const struct ir_op *op = &g->ops[i];
+        if (e->plan.skip[i])
+            continue;
         struct pass_kernel_call call;
         if (pass_kernel_call_init(g, op, &call) != 0) {
             rc = -1;
@@ -663,8 +671,13 @@ cg_compile(const struct ir_graph *g, const struct cg_options *o)
                 (long long)(e.plan.naive_size - e.plan.arena_size));
         fprintf(o->stats, "%-12s %-32s %lld\n", "codegen", "weight bytes",
                 (long long)e.weight_bytes);
+        int views = 0;
+        for (int32_t i = 0; i < g->n_ops; i++)
+            views += e.plan.skip[i];
         fprintf(o->stats, "%-12s %-32s %d\n", "codegen", "kernel calls",
-                (int)g->n_ops);
+                (int)g->n_ops - views);
+        fprintf(o->stats, "%-12s %-32s %d\n", "codegen",
+                "ops made views, no call", views);
     }
     if (cpu)
         LLVMDisposeMessage(cpu);

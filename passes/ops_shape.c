@@ -23,6 +23,10 @@ int pass_shape_encode_split(const struct ir_graph *g, const struct ir_op *op,
 int pass_shape_infer_slice(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_slice(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
+bool pass_shape_view_split(const struct ir_graph *g, const struct ir_op *op,
+                           int k, int64_t *first);
+bool pass_shape_view_slice(const struct ir_graph *g, const struct ir_op *op,
+                           int k, int64_t *first);
 int pass_shape_infer_expand(struct ir_graph *g, struct ir_op *op);
 int pass_shape_infer_tile(struct ir_graph *g, struct ir_op *op);
 int pass_shape_infer_pad(struct ir_graph *g, struct ir_op *op);
@@ -350,6 +354,39 @@ infer_unsqueeze(struct ir_graph *g, struct ir_op *op)
     struct ir_shape shape = ir_shape_make(rank, dims);
     pass_set_result(g, op, 0, pass_operand(g, op, 0)->dtype, &shape);
     return 0;
+}
+
+bool
+pass_op_is_view(const struct ir_graph *g, const struct ir_op *op,
+                int64_t *first)
+{
+    if (op->n_operands < 1 || op->operands[0] == IR_NONE || op->n_results < 1)
+        return false;
+    const struct ir_value *in = &g->values[op->operands[0]];
+    for (int k = 0; k < op->n_results; k++) {
+        if (g->values[op->results[k]].dtype != in->dtype)
+            return false;
+        first[k] = 0;
+        switch (op->kind) {
+        case IR_OP_RESHAPE:
+        case IR_OP_FLATTEN:
+        case IR_OP_SQUEEZE:
+        case IR_OP_UNSQUEEZE:
+        case IR_OP_IDENTITY:
+            break;
+        case IR_OP_SPLIT:
+            if (!pass_shape_view_split(g, op, k, &first[k]))
+                return false;
+            break;
+        case IR_OP_SLICE:
+            if (!pass_shape_view_slice(g, op, k, &first[k]))
+                return false;
+            break;
+        default:
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Entries with the same kernel differ only in inference. */

@@ -256,6 +256,30 @@ pass_shape_encode_split(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/*
+ * The parts of a Split are runs of the input when every axis before the
+ * split axis has size 1.
+ */
+bool
+pass_shape_view_split(const struct ir_graph *g, const struct ir_op *op, int k,
+                      int64_t *first)
+{
+    const struct ir_shape *in = &pass_operand(g, op, 0)->shape;
+    int axis;
+    if (axis_attr(g, op, in->rank, &(const int64_t){0}, &axis) != 0)
+        return false;
+    int64_t inner = 1;
+    for (int d = 0; d < in->rank; d++)
+        if (d < axis && in->dim[d] != 1)
+            return false;
+        else if (d > axis)
+            inner *= in->dim[d];
+    *first = 0;
+    for (int j = 0; j < k; j++)
+        *first += g->values[op->results[j]].shape.dim[axis] * inner;
+    return true;
+}
+
 /* Per input dim: the first element, the step and the element count. */
 struct slice_plan {
     int64_t start[IR_MAX_RANK];
@@ -384,6 +408,41 @@ pass_shape_encode_slice(const struct ir_graph *g, const struct ir_op *op,
         pass_params_int(p, plan.step[d]);
     }
     return 0;
+}
+
+/*
+ * A slice is a run of its input when, from the last axis back, it takes
+ * whole axes, then a range with step 1 of one axis, then one index of each
+ * remaining axis.
+ */
+bool
+pass_shape_view_slice(const struct ir_graph *g, const struct ir_op *op, int k,
+                      int64_t *first)
+{
+    (void)k;
+    struct slice_plan plan;
+    if (slice_plan(g, op, &plan) != 0)
+        return false;
+    const struct ir_shape *in = &pass_operand(g, op, 0)->shape;
+    *first = 0;
+    for (int d = 0; d < in->rank; d++)
+        if (plan.count[d] == 0)
+            return true;
+    int d = in->rank - 1;
+    while (d >= 0 && plan.count[d] == in->dim[d] &&
+           (plan.step[d] == 1 || plan.count[d] == 1))
+        d--;
+    if (d >= 0 && plan.step[d] != 1 && plan.count[d] != 1)
+        return false;
+    for (int outer = d - 1; outer >= 0; outer--)
+        if (plan.count[outer] != 1)
+            return false;
+    int64_t stride = 1;
+    for (int e = in->rank - 1; e >= 0; e--) {
+        *first += plan.start[e] * stride;
+        stride *= in->dim[e];
+    }
+    return true;
 }
 
 /*

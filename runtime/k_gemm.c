@@ -8,14 +8,16 @@
  * targets, so one bitcode serves SSE, AVX2 and AVX-512 hosts.
  */
 #include "k_gemm.h"
+#include "rt_vmath.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 enum {
     KC = 256,       /* rows of B per block */
     MT_LIMIT = 128, /* rows of A packed at once, rounded down to MR */
-    NC_PANELS = 8,  /* panels of B per block of columns */
+    NC_PANELS = 32, /* panels of B per block of columns */
     MR_MAX = 8,
     NR_MAX = 32,
 };
@@ -35,43 +37,57 @@ enum store_mode {
     STORE_ADD = 2,   /* C += alpha S */
 };
 
+/*
+ * lda 0: ap is a packed micro-panel, A(r, l) = ap[l * MR + r].  Otherwise
+ * ap points into A itself, A(r, l) = ap[r * lda + l].
+ */
 typedef void micro_fn(int rows, int64_t kc, const float *restrict ap,
-                      const float *restrict bp, int64_t ldb, const float *next,
-                      int64_t next_ld, float *restrict c, int64_t ldc,
-                      float alpha, float beta, int mode);
+                      int64_t lda, const float *restrict bp, int64_t ldb,
+                      const float *next, int64_t next_ld, int64_t n_next,
+                      float *restrict c, int64_t ldc, float alpha, float beta,
+                      int mode);
+
+/* One step l of the micro-kernel below: add A(:, l) B(l, :) to the sums. */
+#define MICRO_STEP(VF, VF_MEM, W, MR)                                          \
+    VF b0 = *(const VF_MEM *)(bp + l * ldb);                                   \
+    VF b1 = *(const VF_MEM *)(bp + l * ldb + W);                               \
+    for (int r = 0; r < rows; r++) {                                           \
+        VF a = (direct ? ap[r * lda + l] : ap[l * MR + r]) - (VF){0};          \
+        lo[r] += a * b0;                                                       \
+        hi[r] += a * b1;                                                       \
+    }
 
 /*
  * The micro-kernel for vectors VF of W floats and tiles of up to MR rows
  * by 2 W columns: C(rows x 2W) op= alpha * sum over l of A(:, l) B(l, :),
- * where ap contains A as kc columns of MR floats and bp kc rows of B
- * ldb floats apart.  rows is a constant once the function is inlined into
- * the dispatcher below, so the sums stay in registers.  Row l of the next
+ * where ap contains A as kc columns of MR floats (direct 0) or as rows
+ * lda floats apart (direct 1), and bp kc rows of B ldb floats apart.
+ * rows and direct are constants once the function is inlined into the
+ * dispatcher below, so the sums stay in registers.  Row l of the next
  * panel, at next + l * next_ld, is prefetched into L2 as the kernel goes:
  * the hardware prefetchers do not cross the page boundaries between
  * panels, nor follow the long row step of an unpacked B.
  */
 #define DEFINE_MICRO(NAME, VF, VF_MEM, W, MR)                                  \
     static inline __attribute__((always_inline)) void NAME##_rows(             \
-        const int rows, int64_t kc, const float *restrict ap,                  \
-        const float *restrict bp, int64_t ldb, const float *next,              \
-        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,          \
-        float beta, int mode)                                                  \
+        const int rows, const int direct, int64_t kc,                          \
+        const float *restrict ap, int64_t lda, const float *restrict bp,       \
+        int64_t ldb, const float *next, int64_t next_ld, int64_t n_next,       \
+        float *restrict c, int64_t ldc, float alpha, float beta, int mode)     \
     {                                                                          \
         VF lo[MR], hi[MR];                                                     \
         for (int r = 0; r < MR; r++) {                                         \
             lo[r] = (VF){0};                                                   \
             hi[r] = (VF){0};                                                   \
         }                                                                      \
-        for (int64_t l = 0; l < kc; l++) {                                     \
-            VF b0 = *(const VF_MEM *)(bp + l * ldb);                           \
-            VF b1 = *(const VF_MEM *)(bp + l * ldb + W);                       \
+        int64_t l = 0;                                                         \
+        for (; l < n_next; l++) {                                              \
             __builtin_prefetch(next + l * next_ld, 0, 2);                      \
             __builtin_prefetch(next + l * next_ld + W, 0, 2);                  \
-            for (int r = 0; r < rows; r++) {                                   \
-                VF a = ap[l * MR + r] - (VF){0};                               \
-                lo[r] += a * b0;                                               \
-                hi[r] += a * b1;                                               \
-            }                                                                  \
+            MICRO_STEP(VF, VF_MEM, W, MR)                                      \
+        }                                                                      \
+        for (; l < kc; l++) {                                                  \
+            MICRO_STEP(VF, VF_MEM, W, MR)                                      \
         }                                                                      \
         for (int r = 0; r < rows; r++) {                                       \
             VF_MEM *c0 = (VF_MEM *)(c + r * ldc);                              \
@@ -95,15 +111,19 @@ DEFINE_MICRO(micro4, v4f, v4f_mem, 4, 6)
 
 #define MICRO_CASE(NAME, R)                                                    \
     case R:                                                                    \
-        NAME##_rows(R, kc, ap, bp, ldb, next, next_ld, c, ldc, alpha, beta,    \
-                    mode);                                                     \
+        if (lda)                                                               \
+            NAME##_rows(R, 1, kc, ap, lda, bp, ldb, next, next_ld, n_next, c,  \
+                        ldc, alpha, beta, mode);                               \
+        else                                                                   \
+            NAME##_rows(R, 0, kc, ap, 0, bp, ldb, next, next_ld, n_next, c,    \
+                        ldc, alpha, beta, mode);                               \
         break;
 
 static void
-micro16(int rows, int64_t kc, const float *restrict ap,
+micro16(int rows, int64_t kc, const float *restrict ap, int64_t lda,
         const float *restrict bp, int64_t ldb, const float *next,
-        int64_t next_ld, float *restrict c, int64_t ldc, float alpha,
-        float beta, int mode)
+        int64_t next_ld, int64_t n_next, float *restrict c, int64_t ldc,
+        float alpha, float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro16, 1)
@@ -120,9 +140,10 @@ micro16(int rows, int64_t kc, const float *restrict ap,
 }
 
 static void
-micro8(int rows, int64_t kc, const float *restrict ap, const float *restrict bp,
-       int64_t ldb, const float *next, int64_t next_ld, float *restrict c,
-       int64_t ldc, float alpha, float beta, int mode)
+micro8(int rows, int64_t kc, const float *restrict ap, int64_t lda,
+       const float *restrict bp, int64_t ldb, const float *next,
+       int64_t next_ld, int64_t n_next, float *restrict c, int64_t ldc,
+       float alpha, float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro8, 1)
@@ -137,9 +158,10 @@ micro8(int rows, int64_t kc, const float *restrict ap, const float *restrict bp,
 }
 
 static void
-micro4(int rows, int64_t kc, const float *restrict ap, const float *restrict bp,
-       int64_t ldb, const float *next, int64_t next_ld, float *restrict c,
-       int64_t ldc, float alpha, float beta, int mode)
+micro4(int rows, int64_t kc, const float *restrict ap, int64_t lda,
+       const float *restrict bp, int64_t ldb, const float *next,
+       int64_t next_ld, int64_t n_next, float *restrict c, int64_t ldc,
+       float alpha, float beta, int mode)
 {
     switch (rows) {
         MICRO_CASE(micro4, 1)
@@ -275,14 +297,15 @@ merge_tile(const float *restrict sums, int nr, float *restrict c, int64_t ldc,
 static float
 gelu_erf(float x)
 {
-    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    return 0.5f * x * (1.0f + rt_erff(x * 0.70710678118654752f));
 }
 
 static float
 gelu_tanh(float x)
 {
     return 0.5f * x *
-           (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+           (1.0f +
+            rt_tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
 
 /* Apply the epilogue to rows [i0, i0 + rows) and columns [j0, j0 + cols). */
@@ -390,6 +413,13 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
     float sums[MR_MAX * NR_MAX] __attribute__((aligned(64)));
     int mr = ts->mr, nr = ts->nr;
     int64_t nc = NC_PANELS * (int64_t)nr;
+    /*
+     * Rows of A that are contiguous are read in place, not packed, unless
+     * their step is a multiple of 4 KiB: then the rows of a tile fall in
+     * the same sets of the L1 cache and evict each other.
+     */
+    bool direct = g->a_cs == 1 && g->a_rs % 1024 != 0;
+    int64_t n_tiles = (i1 - i0 + mr - 1) / mr;
 
     for (int64_t jc = j0; jc < j1; jc += nc) {
         int64_t jc1 = j1 - jc < nc ? j1 : jc + nc;
@@ -399,7 +429,8 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
                        : g->ep.beta != 0 ? STORE_SCALE
                                          : STORE_SET;
             int last = l0 + kc == g->k;
-            pack_a(g, i0, i1, l0, kc, mr, apack);
+            if (!direct)
+                pack_a(g, i0, i1, l0, kc, mr, apack);
             for (int64_t j = jc; j < jc1; j += nr) {
                 int64_t cols = jc1 - j < nr ? jc1 - j : nr;
                 int64_t ldb;
@@ -412,21 +443,30 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
                     next_panel(g, nr, jc, l0 + kc, bp, ldb, &next, &next_ld);
                 else
                     next_panel(g, nr, jc1, 0, bp, ldb, &next, &next_ld);
+                int64_t share = (kc + n_tiles - 1) / n_tiles;
                 for (int64_t i = i0; i < i1; i += mr) {
                     int rows = i1 - i < mr ? (int)(i1 - i) : mr;
-                    const float *ap = apack + (i - i0) * kc;
+                    int64_t pf0 = (i - i0) / mr * share;
+                    int64_t n_next = kc - pf0 < share ? kc - pf0 : share;
+                    const float *pf = next;
+                    if (n_next > 0)
+                        pf += pf0 * next_ld;
+                    else
+                        n_next = 0;
+                    const float *ap = direct ? g->a + i * g->a_rs + l0
+                                             : apack + (i - i0) * kc;
+                    int64_t lda = direct ? g->a_rs : 0;
                     float *c = g->c + i * g->ldc + j;
                     if (cols == nr) {
-                        ts->micro(rows, kc, ap, bp, ldb, next, next_ld, c,
-                                  g->ldc, g->alpha, g->ep.beta, mode);
+                        ts->micro(rows, kc, ap, lda, bp, ldb, pf, next_ld,
+                                  n_next, c, g->ldc, g->alpha, g->ep.beta,
+                                  mode);
                     } else {
-                        ts->micro(rows, kc, ap, bp, ldb, next, next_ld, sums,
-                                  nr, g->alpha, 0, STORE_SET);
+                        ts->micro(rows, kc, ap, lda, bp, ldb, pf, next_ld,
+                                  n_next, sums, nr, g->alpha, 0, STORE_SET);
                         merge_tile(sums, nr, c, g->ldc, rows, cols, g->ep.beta,
                                    mode);
                     }
-                    next = bp;
-                    next_ld = ldb;
                     if (last && has_epilogue(g))
                         epilogue(g, i, rows, j, cols);
                 }
