@@ -66,7 +66,8 @@ struct fe_scope {
 };
 
 struct fe_loader {
-    struct ir_graph *g;
+    struct ir_graph *g;    /* the graph being built: the main one or a body */
+    struct ir_graph *root; /* the main graph, which owns every body */
     const Onnx__ModelProto *model;
     const char *display_name;    /* the model in messages */
     const char *base_dir;        /* of external data; NULL forbids it */
@@ -77,6 +78,15 @@ struct fe_loader {
     struct fe_forward_ref *refs;
     int32_t n_refs, cap_refs;
     int calls; /* inlined function calls so far */
+    /*
+     * While a body of If or Loop is built: the loader and scope of the
+     * enclosing graph, and the enclosing values that the body reads, in
+     * the order of the body inputs made for them.
+     */
+    struct fe_loader *outer;
+    struct fe_scope *outer_scope;
+    int32_t *captured;
+    int32_t n_captured, cap_captured;
 };
 
 /* ---- scope.c: name resolution ---- */
@@ -104,11 +114,39 @@ int32_t fe_scope_read(struct fe_loader *ld, struct fe_scope *s,
 int32_t fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
                         const Onnx__NodeProto *node, const char *name);
 
+/*
+ * The value that name means in the graph enclosing the body that ld
+ * builds, made a body input when first read; IR_NONE when no enclosing
+ * graph defines name.
+ */
+int32_t fe_scope_capture(struct fe_loader *ld, struct fe_scope *s,
+                         const char *name);
+
 /* ---- node.c: nodes, attributes and Constant nodes ---- */
 
 /* Add the ops of one node to the graph; returns 0 or -1 after an error. */
 int fe_add_node(struct fe_loader *ld, struct fe_scope *s,
                 const Onnx__NodeProto *node);
+/* Add node as one op of kind, attributes and all except subgraphs. */
+int fe_add_op(struct fe_loader *ld, struct fe_scope *s,
+              const Onnx__NodeProto *node, enum ir_op_kind kind, int opset);
+
+/* ---- control.c: If and Loop ---- */
+
+/* Add an If or Loop node with its subgraphs; 0 or -1 after an error. */
+int fe_add_control_op(struct fe_loader *ld, struct fe_scope *s,
+                      const Onnx__NodeProto *node, enum ir_op_kind kind,
+                      int opset);
+
+/* ---- model.c: graphs ---- */
+
+/* Reserve every name that graph uses, so made-up names avoid them. */
+void fe_reserve_names(struct fe_loader *ld, const Onnx__GraphProto *graph);
+/* Add graph's initializers as constants named in scope s. */
+int fe_add_initializers(struct fe_loader *ld, struct fe_scope *s,
+                        const Onnx__GraphProto *graph);
+/* Report the first value that was read but never defined. */
+int fe_check_forward_refs(struct fe_loader *ld);
 
 /* ---- function.c: model-local functions ---- */
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-reserve_names(struct fe_loader *ld, const Onnx__GraphProto *graph)
+void
+fe_reserve_names(struct fe_loader *ld, const Onnx__GraphProto *graph)
 {
     for (size_t i = 0; i < graph->n_initializer; i++)
         if (graph->initializer[i]->name)
@@ -58,9 +58,9 @@ record_declared(struct fe_loader *ld, const Onnx__GraphProto *graph)
     }
 }
 
-static int
-add_initializers(struct fe_loader *ld, struct fe_scope *main,
-                 const Onnx__GraphProto *graph)
+int
+fe_add_initializers(struct fe_loader *ld, struct fe_scope *main,
+                    const Onnx__GraphProto *graph)
 {
     if (graph->n_sparse_initializer)
         return ir_errorf("'%s': sparse initializers are not supported",
@@ -172,9 +172,8 @@ add_inputs(struct fe_loader *ld, struct fe_scope *main,
     return 0;
 }
 
-/* Report the first value that was read but never defined. */
-static int
-check_forward_refs(struct fe_loader *ld)
+int
+fe_check_forward_refs(struct fe_loader *ld)
 {
     for (int32_t i = 0; i < ld->n_refs; i++) {
         const struct fe_forward_ref *r = &ld->refs[i];
@@ -260,16 +259,16 @@ build_graph(struct fe_loader *ld)
         main.n_opsets = 1;
     }
     if (rc == 0) {
-        reserve_names(ld, graph);
+        fe_reserve_names(ld, graph);
         record_declared(ld, graph);
-        rc = add_initializers(ld, &main, graph);
+        rc = fe_add_initializers(ld, &main, graph);
     }
     if (rc == 0)
         rc = add_inputs(ld, &main, graph);
     for (size_t i = 0; i < graph->n_node && rc == 0; i++)
         rc = fe_add_node(ld, &main, graph->node[i]);
     if (rc == 0)
-        rc = check_forward_refs(ld);
+        rc = fe_check_forward_refs(ld);
     if (rc == 0)
         rc = add_outputs(ld, &main, graph);
     /* NOTE: ir_graph_toposort passes a NULL ops array to memcpy when the
@@ -330,6 +329,7 @@ load_unpacked(Onnx__ModelProto *m, const char *base_dir, const char *name)
     ld.base_dir = base_dir;
     ld.g = ir_graph_new(m->graph->name && *m->graph->name ? m->graph->name
                                                           : "main");
+    ld.root = ld.g;
     int rc = build_graph(&ld);
 
     fe_name_map_free(&ld.taken);

@@ -193,6 +193,14 @@ set_attr(struct fe_loader *ld, int32_t op_id, const char *name,
                             name);
         return set_tensor_attr(ld, op_id, name, a);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH:
+        /* fe_add_control_op adds the subgraphs of If and Loop. */
+        if (op->kind == IR_OP_IF || op->kind == IR_OP_LOOP)
+            return 0;
+        return ir_error(g, op, IR_NONE,
+                        "attribute '%s' is a subgraph; "
+                        "control flow with subgraphs (If, Loop, Scan) is "
+                        "not supported",
+                        name);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS:
         return ir_error(g, op, IR_NONE,
                         "attribute '%s' is a subgraph; "
@@ -393,9 +401,9 @@ check_arity(const struct ir_graph *g, const struct ir_op *op)
     return 0;
 }
 
-static int
-add_op(struct fe_loader *ld, struct fe_scope *s, const Onnx__NodeProto *node,
-       enum ir_op_kind kind, int opset)
+int
+fe_add_op(struct fe_loader *ld, struct fe_scope *s, const Onnx__NodeProto *node,
+          enum ir_op_kind kind, int opset)
 {
     struct ir_graph *g = ld->g;
     size_t n_in = node->n_input, n_out = node->n_output;
@@ -465,5 +473,7 @@ fe_add_node(struct fe_loader *ld, struct fe_scope *s,
                          node->op_type, domain, opset,
                          node->name && *node->name ? node->name : "(unnamed)");
     }
-    return add_op(ld, s, node, kind, opset);
+    if (kind == IR_OP_IF || kind == IR_OP_LOOP)
+        return fe_add_control_op(ld, s, node, kind, opset);
+    return fe_add_op(ld, s, node, kind, opset);
 }

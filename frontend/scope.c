@@ -134,6 +134,11 @@ fe_scope_read(struct fe_loader *ld, struct fe_scope *s, const char *name,
     int k = formal_output(s, name);
     if (k >= 0 && s->out_actual[k])
         return fe_scope_read(ld, s->caller, s->out_actual[k], op, operand);
+    if (!s->function && ld->outer) {
+        v = fe_scope_capture(ld, s, name);
+        if (v != IR_NONE)
+            return v;
+    }
 
     /* No node has defined name yet; a later one must. */
     v = new_value(ld, s, name);
@@ -196,5 +201,48 @@ fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
             ld->g->values[v].dtype = (enum ir_dtype)declared;
     }
     fe_mark_defined(ld, v);
+    return v;
+}
+
+/*
+ * The value that name means in scope s of ld's graph, without making a
+ * forward reference: a value defined so far, or one captured from a graph
+ * further out.
+ */
+static int32_t
+lookup_defined(struct fe_loader *ld, struct fe_scope *s, const char *name)
+{
+    int32_t v = fe_name_map_get(&s->names, name);
+    if (v == FE_OMITTED)
+        return IR_NONE;
+    if (v != IR_NONE)
+        return fe_is_defined(ld, v) ? v : IR_NONE;
+    if (s->function) {
+        int k = formal_output(s, name);
+        if (k >= 0 && s->out_actual[k])
+            return lookup_defined(ld, s->caller, s->out_actual[k]);
+        return IR_NONE;
+    }
+    return ld->outer ? fe_scope_capture(ld, s, name) : IR_NONE;
+}
+
+int32_t
+fe_scope_capture(struct fe_loader *ld, struct fe_scope *s, const char *name)
+{
+    int32_t outer = lookup_defined(ld->outer, ld->outer_scope, name);
+    if (outer == IR_NONE)
+        return IR_NONE;
+    const struct ir_value *ov = &ld->outer->g->values[outer];
+    int32_t v =
+        ir_value_add(ld->g, name, IR_VALUE_INPUT, ov->dtype, &ov->shape);
+    fe_name_map_put(&s->names, name, v);
+    fe_mark_defined(ld, v);
+    ir_graph_add_input(ld->g, v);
+    if (ld->n_captured >= ld->cap_captured) {
+        ld->cap_captured = ld->cap_captured ? 2 * ld->cap_captured : 8;
+        ld->captured = ir_xrealloc(ld->captured, sizeof(*ld->captured) *
+                                                     (size_t)ld->cap_captured);
+    }
+    ld->captured[ld->n_captured++] = outer;
     return v;
 }

@@ -66,6 +66,9 @@ ir_graph_free(struct ir_graph *g)
     free(g->outputs);
     free(g->syms);
     free(g->sym_bound);
+    for (int32_t i = 0; i < g->n_bodies; i++)
+        ir_graph_free(g->bodies[i]);
+    free(g->bodies);
     free(g->name);
     free(g);
 }
@@ -243,6 +246,7 @@ ir_op_set_attr(struct ir_op *op, const struct ir_attr *src)
     a->f = src->f;
     a->n = src->n;
     a->tensor = src->tensor;
+    a->graph = src->graph;
     if (src->s)
         a->s = ir_xstrdup(src->s);
     if (src->ints) {
@@ -297,6 +301,14 @@ ir_graph_add_input(struct ir_graph *g, int32_t v)
 {
     GROW(g->inputs, g->n_inputs, g->cap_inputs);
     g->inputs[g->n_inputs++] = v;
+}
+
+int32_t
+ir_graph_add_body(struct ir_graph *g, struct ir_graph *body)
+{
+    GROW(g->bodies, g->n_bodies, g->cap_bodies);
+    g->bodies[g->n_bodies] = body;
+    return g->n_bodies++;
 }
 
 void

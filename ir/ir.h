@@ -62,6 +62,7 @@ enum ir_attr_kind {
     IR_ATTR_FLOATS,
     IR_ATTR_STRINGS,
     IR_ATTR_TENSOR,
+    IR_ATTR_GRAPH,
 };
 
 /* One typed attribute of an op.  Only the fields of its kind are set. */
@@ -76,6 +77,7 @@ struct ir_attr {
     char **strings; /* IR_ATTR_STRINGS, n entries */
     int n;
     int32_t tensor; /* IR_ATTR_TENSOR: a constant value of the graph */
+    int32_t graph;  /* IR_ATTR_GRAPH: an index into the main graph's bodies */
 };
 
 enum ir_value_kind {
@@ -126,6 +128,13 @@ struct ir_graph {
     int32_t n_syms, cap_syms;
     int64_t *sym_bound; /* bound size per symbol, or -1 while unbound */
     int opset;          /* default-domain opset of the model */
+    /*
+     * Subgraphs of If and Loop ops, nested ones included, each owned here.
+     * A body graph's inputs are its formal inputs, then the values it reads
+     * from the enclosing graph; its own bodies list is empty.
+     */
+    struct ir_graph **bodies;
+    int32_t n_bodies, cap_bodies;
 };
 
 /* ---- ir.c: graph construction ---- */
@@ -174,6 +183,8 @@ const char *ir_op_string(const struct ir_op *op, const char *name,
                          const char *dflt);
 
 void ir_graph_add_input(struct ir_graph *g, int32_t v);
+/* Take ownership of body and return its index in g's bodies. */
+int32_t ir_graph_add_body(struct ir_graph *g, struct ir_graph *body);
 void ir_graph_add_output(struct ir_graph *g, int32_t v);
 int32_t ir_sym_intern(struct ir_graph *g, const char *name);
 

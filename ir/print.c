@@ -354,6 +354,11 @@ print_attr(FILE *out, const struct ir_graph *g, const struct ir_attr *a)
     case IR_ATTR_TENSOR:
         print_value_ref(out, g, a->tensor);
         return;
+    case IR_ATTR_GRAPH:
+        /* NOTE: the text form shows only the body's index; ir_parse
+         * cannot read it back. */
+        fprintf(out, "graph(%d)", (int)a->graph);
+        return;
     case IR_ATTR_INTS:
     case IR_ATTR_FLOATS:
     case IR_ATTR_STRINGS:

@@ -256,6 +256,13 @@ check_attrs(struct verifier *vf, const struct ir_op *op)
                       "a value that is not a constant",
                       name);
             break;
+        case IR_ATTR_GRAPH:
+            if (a->graph < 0 || a->graph >= g->n_bodies)
+                FAULT(vf, op, IR_NONE,
+                      "graph attribute '%s' refers to body %d, which does "
+                      "not exist",
+                      name, (int)a->graph);
+            break;
         default:
             FAULT(vf, op, IR_NONE, "attribute '%s' has invalid kind %d", name,
                   (int)a->kind);

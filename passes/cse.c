@@ -41,6 +41,8 @@ same_attr(const struct ir_attr *a, const struct ir_attr *b)
         return true;
     case IR_ATTR_TENSOR:
         return a->tensor == b->tensor;
+    case IR_ATTR_GRAPH:
+        return a->graph == b->graph;
     }
     return false;
 }

@@ -227,12 +227,25 @@ infer_op(struct ir_graph *g, struct ir_op *op, struct pass_manager *pm)
     return 0;
 }
 
+int
+pass_infer_op(struct ir_graph *g, int32_t i, struct pass_manager *pm,
+              int32_t *inserted)
+{
+    *inserted = 0;
+    if (g->ops[i].kind == IR_OP_IF || g->ops[i].kind == IR_OP_LOOP)
+        return pass_expand_control_flow(g, i, pm, inserted);
+    return infer_op(g, &g->ops[i], pm);
+}
+
 static int
 run_infer(struct ir_graph *g, struct pass_manager *pm)
 {
-    for (int32_t i = 0; i < g->n_ops; i++)
-        if (infer_op(g, &g->ops[i], pm) != 0)
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        int32_t inserted;
+        if (pass_infer_op(g, i, pm, &inserted) != 0)
             return -1;
+        i += inserted;
+    }
     ir_graph_compact(g);
     return 0;
 }

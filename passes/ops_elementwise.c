@@ -51,8 +51,8 @@ mask_format(unsigned mask, char *buf, size_t size)
  * Fetch operand i into *out, failing if it is omitted or its dtype is not
  * in mask.  Half floats and strings, which ONNX allows for most of these
  * ops, are reported as not supported.  Other dtypes break the op's type
- * constraints.  NOTE: only Cast, CastLike and the ops that just move data
- * (Identity, Dropout, Where) accept float16 and bfloat16.
+ * constraints.  NOTE: only Cast, CastLike, Max, Min, Mod and the ops that
+ * just move data (Identity, Dropout, Where) accept float16 and bfloat16.
  */
 static int
 operand_typed(const struct ir_graph *g, const struct ir_op *op, int i,
@@ -390,7 +390,7 @@ static const struct binary_info binary_infos[] = {
     {IR_OP_MUL, RT_EW_MUL, M_NUM, false},
     {IR_OP_DIV, RT_EW_DIV, M_NUM, false},
     {IR_OP_POW, RT_EW_POW, M_FLOAT | BIT(INT32) | BIT(INT64), false},
-    {IR_OP_MOD, RT_EW_MOD, M_NUM, false},
+    {IR_OP_MOD, RT_EW_MOD, M_NUM | M_HALF, false},
     {IR_OP_PRELU, RT_EW_PRELU, M_NUM, false},
     {IR_OP_EQUAL, RT_EW_EQUAL, M_NUM | M_BOOL, true},
     {IR_OP_GREATER, RT_EW_GREATER, M_NUM, true},
@@ -501,11 +501,18 @@ broadcast_operands(const struct ir_graph *g, const struct ir_op *op, int first,
     return 0;
 }
 
-/* Max, Min and Sum take any numeric dtype (ONNX's Sum only floats). */
+/*
+ * Max and Min take any numeric dtype and the half floats, Sum any numeric
+ * dtype (ONNX's Sum only floats), Mean float and double.
+ */
 static int
 infer_variadic(struct ir_graph *g, struct ir_op *op)
 {
-    unsigned mask = op->kind == IR_OP_MEAN ? M_FLOAT : M_NUM;
+    unsigned mask = M_NUM;
+    if (op->kind == IR_OP_MEAN)
+        mask = M_FLOAT;
+    else if (op->kind == IR_OP_MAX || op->kind == IR_OP_MIN)
+        mask = M_NUM | M_HALF;
     const struct ir_value *x;
     struct ir_shape shape;
     if (op->n_operands < 1)

@@ -583,6 +583,8 @@ const struct pass_op_impl pass_ops_math[] = {
     REDUCE(REDUCE_PROD),
     REDUCE(REDUCE_SUM),
     REDUCE(REDUCE_SUM_SQUARE),
+    REDUCE(GLOBAL_AVERAGE_POOL),
+    REDUCE(GLOBAL_MAX_POOL),
     {IR_OP_ARG_MAX, pass_math_arg_infer, pass_math_arg_encode,
      KERNEL(rt_kernel_arg_reduce)},
     {IR_OP_ARG_MIN, pass_math_arg_infer, pass_math_arg_encode,

@@ -48,15 +48,32 @@ axis_view(const struct ir_shape *s, int axis, int64_t *outer, int64_t *n,
 
 /* ---- Reduce* ---- */
 
+static bool
+is_global_pool(enum ir_op_kind kind)
+{
+    return kind == IR_OP_GLOBAL_AVERAGE_POOL || kind == IR_OP_GLOBAL_MAX_POOL;
+}
+
 /*
  * Mark the reduced dims of X.  Omitted or empty axes reduce every dim,
- * unless noop_with_empty_axes is set, when none is reduced.
+ * unless noop_with_empty_axes is set, when none is reduced.  The global
+ * pools reduce every dim after N and C.
  */
 static int
 reduced_dims(const struct ir_graph *g, const struct ir_op *op,
              bool reduced[IR_MAX_RANK])
 {
     int rank = pass_operand(g, op, 0)->shape.rank;
+    if (is_global_pool(op->kind)) {
+        if (rank < 3)
+            return ir_error(g, op, op->operands[0],
+                            "input has rank %d, but a global pool needs N, C "
+                            "and at least one spatial dim",
+                            rank);
+        for (int i = 0; i < IR_MAX_RANK; i++)
+            reduced[i] = i >= 2 && i < rank;
+        return 0;
+    }
     int64_t axes[IR_MAX_RANK];
     int n_axes = 0;
     if (pass_operand(g, op, 1) &&
@@ -83,8 +100,13 @@ pass_math_reduce_infer(struct ir_graph *g, struct ir_op *op)
     bool reduced[IR_MAX_RANK];
     if (check_numeric(g, op) != 0 || reduced_dims(g, op, reduced) != 0)
         return -1;
+    enum ir_dtype t = pass_operand(g, op, 0)->dtype;
+    if (is_global_pool(op->kind) && t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE)
+        return ir_error(g, op, op->operands[0],
+                        "dtype %s is not supported (float32 and float64 are)",
+                        ir_dtype_name(t));
     const struct ir_value *x = pass_operand(g, op, 0);
-    bool keep = ir_op_int(op, "keepdims", 1) != 0;
+    bool keep = is_global_pool(op->kind) || ir_op_int(op, "keepdims", 1) != 0;
     int64_t dims[IR_MAX_RANK];
     int r = 0;
     for (int i = 0; i < x->shape.rank; i++) {
@@ -103,10 +125,12 @@ reduce_op(enum ir_op_kind kind)
 {
     switch (kind) {
     case IR_OP_REDUCE_MEAN:
+    case IR_OP_GLOBAL_AVERAGE_POOL:
         return RT_REDUCE_MEAN;
     case IR_OP_REDUCE_PROD:
         return RT_REDUCE_PROD;
     case IR_OP_REDUCE_MAX:
+    case IR_OP_GLOBAL_MAX_POOL:
         return RT_REDUCE_MAX;
     case IR_OP_REDUCE_MIN:
         return RT_REDUCE_MIN;
@@ -177,7 +201,7 @@ pass_math_arg_infer(struct ir_graph *g, struct ir_op *op)
     if (n == 0 && outer * inner > 0)
         return ir_error(g, op, op->operands[0],
                         "axis %d is empty, so it has no max or min", axis);
-    bool keep = ir_op_int(op, "keepdims", 1) != 0;
+    bool keep = is_global_pool(op->kind) || ir_op_int(op, "keepdims", 1) != 0;
     int64_t dims[IR_MAX_RANK];
     int r = 0;
     for (int i = 0; i < s->rank; i++) {

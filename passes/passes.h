@@ -163,6 +163,20 @@ int pass_bind_dims(struct ir_graph *g, const char *const *names,
 int pass_bind_input_shape(struct ir_graph *g, const char *name, int rank,
                           const int64_t *dims);
 
+/* ---- infer.c and control_flow.c: inference of one op ---- */
+
+/*
+ * Infer op i and fold it when its operands are constants.  An If or Loop
+ * is replaced by the ops of its chosen branch or unrolled body, inserted
+ * right after it and inferred in turn.  *inserted receives their count
+ * (0 for other ops).  Returns 0, or -1 after an error.
+ */
+int pass_infer_op(struct ir_graph *g, int32_t i, struct pass_manager *pm,
+                  int32_t *inserted);
+/* The If and Loop half of pass_infer_op. */
+int pass_expand_control_flow(struct ir_graph *g, int32_t i,
+                             struct pass_manager *pm, int32_t *inserted);
+
 /* ---- the passes ---- */
 
 extern const struct pass pass_infer;          /* infer.c */

@@ -348,6 +348,36 @@ RT_EW_FLOAT(DEF_MIN_F, min)
 RT_EW_INT(DEF_MAX_I, max)
 RT_EW_INT(DEF_MIN_I, min)
 
+/*
+ * Max, Min, Mod and Fmod of float16 and bfloat16.  C has no type for
+ * these, so the loops read the bits, compute in double and round once.
+ * Max and Min return one of the input bit patterns unchanged.  Mod's fmod is
+ * exact and, for float16, so is the sum that moves the remainder to the
+ * divisor's sign, so its result is correctly rounded.
+ */
+static inline bool
+picks_first_max(double x, double y)
+{
+    return x != x || x > y;
+}
+
+static inline bool
+picks_first_min(double x, double y)
+{
+    return x != x || x < y;
+}
+
+#define DEF_HALF(s, TO, FROM)                                                  \
+    DEF_BINARY(max_##s, uint16_t, uint16_t, uint16_t,                          \
+               picks_first_max(TO(a), TO(b)) ? a : b)                          \
+    DEF_BINARY(min_##s, uint16_t, uint16_t, uint16_t,                          \
+               picks_first_min(TO(a), TO(b)) ? a : b)                          \
+    DEF_BINARY(mod_##s, uint16_t, uint16_t, uint16_t,                          \
+               FROM(pymod_f64(TO(a), TO(b))))                                  \
+    DEF_BINARY(fmod_##s, uint16_t, uint16_t, uint16_t, FROM(fmod(TO(a), TO(b))))
+DEF_HALF(f16, rt_f16_to_double, rt_f16_from_double)
+DEF_HALF(bf16, rt_bf16_to_double, rt_bf16_from_double)
+
 /* PRelu: x if x >= 0, else slope * x.  Unsigned x is never negative. */
 #define DEF_PRELU(op, s, T, U, DT, LO, HI)                                     \
     DEF_SAME(op, s, T, U, DT, LO, HI, a < 0 ? (U)a * (U)b : (U)a)
@@ -483,6 +513,7 @@ DEF_POW_MIXED(i64, int64_t, sat_i64)
 /* ---- the binary op table ---- */
 
 #define SLOT(op, s, T, U, DT, LO, HI) [DT] = op##_##s,
+#define HALVES(op) [RT_FLOAT16] = op##_f16, [RT_BFLOAT16] = op##_bf16,
 
 static const loop_fn binary_loops[RT_EW_BINARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_ADD] = {RT_EW_NUM(SLOT, add)},
@@ -493,8 +524,8 @@ static const loop_fn binary_loops[RT_EW_BINARY_COUNT][RT_BFLOAT16 + 1] = {
                    [RT_DOUBLE] = pow_f64,
                    [RT_INT32] = pow_i32,
                    [RT_INT64] = pow_i64},
-    [RT_EW_MOD] = {RT_EW_NUM(SLOT, mod)},
-    [RT_EW_FMOD] = {RT_EW_NUM(SLOT, fmod)},
+    [RT_EW_MOD] = {RT_EW_NUM(SLOT, mod) HALVES(mod)},
+    [RT_EW_FMOD] = {RT_EW_NUM(SLOT, fmod) HALVES(fmod)},
     [RT_EW_PRELU] = {RT_EW_NUM(SLOT, prelu)},
     [RT_EW_EQUAL] = {RT_EW_NUM(SLOT, eq) RT_EW_BOOL(SLOT, eq)},
     [RT_EW_GREATER] = {RT_EW_NUM(SLOT, gt)},
@@ -506,8 +537,8 @@ static const loop_fn binary_loops[RT_EW_BINARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_XOR] = {[RT_BOOL] = xor_b8},
     [RT_EW_SHIFT_LEFT] = {RT_EW_UINT(SLOT, shl)},
     [RT_EW_SHIFT_RIGHT] = {RT_EW_UINT(SLOT, shr)},
-    [RT_EW_MAX] = {RT_EW_NUM(SLOT, max)},
-    [RT_EW_MIN] = {RT_EW_NUM(SLOT, min)},
+    [RT_EW_MAX] = {RT_EW_NUM(SLOT, max) HALVES(max)},
+    [RT_EW_MIN] = {RT_EW_NUM(SLOT, min) HALVES(min)},
 };
 
 static loop_fn

@@ -113,8 +113,8 @@ static const cast_fn cast_loops[RT_BFLOAT16 + 1][RT_BFLOAT16 + 1] = {
 
 /* ---- float16 and bfloat16 ---- */
 
-static double
-f16_to_double(uint16_t h)
+double
+rt_f16_to_double(uint16_t h)
 {
     int exp = (h >> 10) & 0x1f;
     int mant = h & 0x3ff;
@@ -132,8 +132,8 @@ f16_to_double(uint16_t h)
  * Round d to the nearest float16, ties to even.  rint rounds once, at the
  * last kept bit, so there is no double rounding.
  */
-static uint16_t
-f16_from_double(double d)
+uint16_t
+rt_f16_from_double(double d)
 {
     uint16_t sign = signbit(d) ? 0x8000 : 0;
     if (isnan(d))
@@ -155,8 +155,8 @@ f16_from_double(double d)
     return sign | (uint16_t)(biased << 10) | (uint16_t)(q - 1024);
 }
 
-static double
-bf16_to_double(uint16_t h)
+double
+rt_bf16_to_double(uint16_t h)
 {
     uint32_t bits = (uint32_t)h << 16;
     float f;
@@ -169,8 +169,8 @@ bf16_to_double(uint16_t h)
  * NOTE: the ONNX 1.12 backend test data for Cast to bfloat16 truncates
  * instead, so some of its expected values are 1 bfloat16 ulp lower.
  */
-static uint16_t
-bf16_from_double(double d)
+uint16_t
+rt_bf16_from_double(double d)
 {
     uint16_t sign = signbit(d) ? 0x8000 : 0;
     if (isnan(d))
@@ -230,16 +230,16 @@ cast_run(const struct cast_job *job, const char *x, char *y, int64_t n)
         if (is_half(job->from)) {
             const uint16_t *h = (const uint16_t *)xs;
             for (int64_t i = 0; i < m; i++)
-                tmp[i] = job->from == RT_FLOAT16 ? f16_to_double(h[i])
-                                                 : bf16_to_double(h[i]);
+                tmp[i] = job->from == RT_FLOAT16 ? rt_f16_to_double(h[i])
+                                                 : rt_bf16_to_double(h[i]);
         } else {
             cast_loops[job->from][RT_DOUBLE](xs, tmp, m);
         }
         if (is_half(job->to)) {
             uint16_t *h = (uint16_t *)ys;
             for (int64_t i = 0; i < m; i++)
-                h[i] = job->to == RT_FLOAT16 ? f16_from_double(tmp[i])
-                                             : bf16_from_double(tmp[i]);
+                h[i] = job->to == RT_FLOAT16 ? rt_f16_from_double(tmp[i])
+                                             : rt_bf16_from_double(tmp[i]);
         } else {
             cast_loops[RT_DOUBLE][job->to](tmp, ys, m);
         }

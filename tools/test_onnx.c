@@ -194,11 +194,29 @@ struct api_tensor {
     int32_t dtype;
 };
 
+/* Mark the graph inputs that value v is computed from. */
+static void
+mark_sources(const struct ir_graph *g, int32_t v, bool *seen, bool *frozen)
+{
+    if (v == IR_NONE || seen[v])
+        return;
+    seen[v] = true;
+    for (int32_t j = 0; j < g->n_inputs && j < 64; j++)
+        if (g->inputs[j] == v)
+            frozen[j] = true;
+    int32_t p = g->values[v].producer;
+    if (p == IR_NONE)
+        return;
+    for (int k = 0; k < g->ops[p].n_operands; k++)
+        mark_sources(g, g->ops[p].operands[k], seen, frozen);
+}
+
 /*
  * Turn the inputs that ops read at compile time into constants holding the
  * test's data: operands after the first (Reshape's shape, Slice's starts,
- * axes, pads, ...), every operand of ConstantOfShape and Range, and
- * integer inputs of at most 8 elements.  onnxc
+ * axes, pads, ...), every operand of ConstantOfShape and Range, the inputs
+ * that the condition of an If or the trip count and condition of a Loop
+ * are computed from, and integer inputs of at most 8 elements.  onnxc
  * compiles for static shapes, so such inputs must be known; backend tests
  * feed them as inputs.  map receives, per remaining input, its data index.
  */
@@ -206,6 +224,17 @@ static void
 freeze_shape_inputs(struct ir_graph *g, const struct data_set *d, int *map)
 {
     bool frozen[64] = {false};
+    bool *seen = ir_xcalloc((size_t)g->n_values + 1, sizeof(bool));
+    ir_graph_fill_uses(g);
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        const struct ir_op *op = &g->ops[i];
+        int n_control = op->kind == IR_OP_IF     ? 1
+                        : op->kind == IR_OP_LOOP ? 2
+                                                 : 0;
+        for (int k = 0; k < n_control && k < op->n_operands; k++)
+            mark_sources(g, op->operands[k], seen, frozen);
+    }
+    free(seen);
     for (int32_t i = 0; i < g->n_ops; i++) {
         const struct ir_op *op = &g->ops[i];
         bool all =

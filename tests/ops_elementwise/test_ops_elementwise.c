@@ -547,6 +547,88 @@ test_mod_signs(void)
     run_free(&r);
 }
 
+/*
+ * Check half-float bits: output k of r must have dtype t and the bit
+ * patterns in want, except that a NaN in want (any sign) matches any NaN.
+ */
+static void
+expect_halves(const char *what, const struct run *r, enum ir_dtype t,
+              const uint16_t *want, int n)
+{
+    CHECK(r->status == RT_OK, "%s: kernel status %d: %s", what, r->status,
+          r->error);
+    if (r->status != RT_OK)
+        return;
+    CHECK(r->result[0]->dtype == t, "%s: result dtype %s", what,
+          ir_dtype_name(r->result[0]->dtype));
+    /* Exponent all ones and a nonzero mantissa. */
+    uint16_t exp = t == IR_DTYPE_FLOAT16 ? 0x7c00 : 0x7f80;
+    for (int i = 0; i < n; i++) {
+        uint16_t got = ((const uint16_t *)r->out[0])[i];
+        bool want_nan =
+            (want[i] & exp) == exp && (want[i] & (uint16_t)~(exp | 0x8000));
+        bool got_nan = (got & exp) == exp && (got & (uint16_t)~(exp | 0x8000));
+        bool ok = want_nan ? got_nan : got == want[i];
+        CHECK(ok, "%s: element %d is 0x%04x, expected 0x%04x", what, i, got,
+              want[i]);
+    }
+}
+
+/* Run Mod with attribute fmod on two half-float vectors of n elements. */
+static struct run
+mod_halves(enum ir_dtype t, int fmod, int n, const uint16_t *a,
+           const uint16_t *b)
+{
+    new_graph();
+    int32_t in[2] = {cst(t, 1, DIMS(n), a), cst(t, 1, DIMS(n), b)};
+    struct ir_op *op = add_op(IR_OP_MOD, in, 2, 1);
+    ir_op_set_int(op, "fmod", fmod);
+    struct run r;
+    run_op(op, &r);
+    return r;
+}
+
+static void
+test_mod_half(void)
+{
+    /*
+     * f16: -4.5 % 2, 7 % -3, 5 % 8, -7 % 3, 1000.5 % -1, 1 % 0, and the
+     * smallest subnormal % -1, where -1 + 2^-24 rounds to -1.
+     */
+    const uint16_t a[7] = {0xc480, 0x4700, 0x4500, 0xc700,
+                           0x63d1, 0x3c00, 0x0001};
+    const uint16_t b[7] = {0x4000, 0xc200, 0x4800, 0x4200,
+                           0xbc00, 0x0000, 0xbc00};
+    struct run r = mod_halves(IR_DTYPE_FLOAT16, 0, 7, a, b);
+    /* 1.5, -2, 5, 2, -0.5, NaN, -1 */
+    expect_halves(
+        "f16 Mod fmod=0", &r, IR_DTYPE_FLOAT16,
+        (uint16_t[]){0x3e00, 0xc000, 0x4500, 0x4000, 0xb800, 0x7e00, 0xbc00},
+        7);
+    run_free(&r);
+    r = mod_halves(IR_DTYPE_FLOAT16, 1, 7, a, b);
+    /* -0.5, 1, 5, -1, 0.5, NaN, 2^-24 */
+    expect_halves(
+        "f16 Mod fmod=1", &r, IR_DTYPE_FLOAT16,
+        (uint16_t[]){0xb800, 0x3c00, 0x4500, 0xbc00, 0x3800, 0x7e00, 0x0001},
+        7);
+    run_free(&r);
+
+    /* bf16: -4.5 % 2, 7 % -3, -7 % 3. */
+    const uint16_t c[3] = {0xc090, 0x40e0, 0xc0e0};
+    const uint16_t d[3] = {0x4000, 0xc040, 0x4040};
+    r = mod_halves(IR_DTYPE_BFLOAT16, 0, 3, c, d);
+    /* 1.5, -2, 2 */
+    expect_halves("bf16 Mod fmod=0", &r, IR_DTYPE_BFLOAT16,
+                  (uint16_t[]){0x3fc0, 0xc000, 0x4000}, 3);
+    run_free(&r);
+    r = mod_halves(IR_DTYPE_BFLOAT16, 1, 3, c, d);
+    /* -0.5, 1, -1 */
+    expect_halves("bf16 Mod fmod=1", &r, IR_DTYPE_BFLOAT16,
+                  (uint16_t[]){0xbf00, 0x3f80, 0xbf80}, 3);
+    run_free(&r);
+}
+
 static void
 test_pow(void)
 {
@@ -711,6 +793,47 @@ test_max_min_nan(void)
     run_free(&r);
     r = variadic(IR_OP_MIN, 3, in);
     expect_floats("Min NaN", &r, 0, IR_DTYPE_FLOAT, F64(0, NAN, NAN, -2), 4, 0);
+    run_free(&r);
+}
+
+static void
+test_max_min_half(void)
+{
+    /* f16 1, NaN, -2, -inf and 2, 1, NaN, 65504, with a scalar 0. */
+    new_graph();
+    int32_t in[3] = {cst(IR_DTYPE_FLOAT16, 1, DIMS(4),
+                         (uint16_t[]){0x3c00, 0x7e00, 0xc000, 0xfc00}),
+                     cst(IR_DTYPE_FLOAT16, 1, DIMS(4),
+                         (uint16_t[]){0x4000, 0x3c00, 0x7e00, 0x7bff}),
+                     cst(IR_DTYPE_FLOAT16, 0, NULL, (uint16_t[]){0x0000})};
+    struct run r = variadic(IR_OP_MAX, 3, in);
+    CHECK(shape_is(r.result[0], 1, DIMS(4)), "f16 Max shape [4]");
+    /* 2, NaN, NaN, 65504 */
+    expect_halves("f16 Max", &r, IR_DTYPE_FLOAT16,
+                  (uint16_t[]){0x4000, 0x7e00, 0x7e00, 0x7bff}, 4);
+    run_free(&r);
+    r = variadic(IR_OP_MIN, 3, in);
+    /* 0, NaN, NaN, -inf */
+    expect_halves("f16 Min", &r, IR_DTYPE_FLOAT16,
+                  (uint16_t[]){0x0000, 0x7e00, 0x7e00, 0xfc00}, 4);
+    run_free(&r);
+
+    /* bf16 1, -3 and 2, -2: the bits of the chosen input come back. */
+    new_graph();
+    int32_t bf[2] = {
+        cst(IR_DTYPE_BFLOAT16, 1, DIMS(2), (uint16_t[]){0x3f80, 0xc040}),
+        cst(IR_DTYPE_BFLOAT16, 1, DIMS(2), (uint16_t[]){0x4000, 0xc000})};
+    r = variadic(IR_OP_MAX, 2, bf);
+    expect_halves("bf16 Max", &r, IR_DTYPE_BFLOAT16,
+                  (uint16_t[]){0x4000, 0xc000}, 2);
+    run_free(&r);
+    r = variadic(IR_OP_MIN, 2, bf);
+    expect_halves("bf16 Min", &r, IR_DTYPE_BFLOAT16,
+                  (uint16_t[]){0x3f80, 0xc040}, 2);
+    run_free(&r);
+
+    r = variadic(IR_OP_SUM, 2, bf);
+    expect_infer_error("bf16 Sum", &r, "bf16", "not supported");
     run_free(&r);
 }
 
@@ -1327,12 +1450,14 @@ main(void)
     test_div_int_by_zero();
     test_div_float_by_zero();
     test_mod_signs();
+    test_mod_half();
     test_pow();
     test_compare_nan();
     test_logic();
     test_bitshift();
     test_prelu();
     test_max_min_nan();
+    test_max_min_half();
     test_sum_mean();
     test_where();
     test_relu_sign_nan();

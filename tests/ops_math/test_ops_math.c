@@ -697,6 +697,36 @@ test_reduce(void)
 }
 
 static void
+test_global_pool(void)
+{
+    /* N=2, C=3 and one spatial dim of 2.  keepdims=0 must not drop dims. */
+    int64_t d[3] = {2, 3, 2};
+    float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    float avg[6] = {1.5f, 3.5f, 5.5f, 7.5f, 9.5f, 11.5f};
+    float max[6] = {2, 4, 6, 8, 10, 12};
+    check_reduce(IR_OP_GLOBAL_AVERAGE_POOL, 3, d, x, NULL, 0, 0, 0, 3,
+                 (int64_t[]){2, 3, 1}, avg);
+    check_reduce(IR_OP_GLOBAL_MAX_POOL, 3, d, x, NULL, 0, 0, 0, 3,
+                 (int64_t[]){2, 3, 1}, max);
+
+    /* N=1, C=2, 2x2 spatial dims, with a negative maximum. */
+    float y[8] = {1, 2, 3, 4, -5, -6, -7, -8};
+    float avg4[2] = {2.5f, -6.5f}, max4[2] = {4, -5};
+    check_reduce(IR_OP_GLOBAL_AVERAGE_POOL, 4, (int64_t[]){1, 2, 2, 2}, y, NULL,
+                 0, 1, 0, 4, (int64_t[]){1, 2, 1, 1}, avg4);
+    check_reduce(IR_OP_GLOBAL_MAX_POOL, 4, (int64_t[]){1, 2, 2, 2}, y, NULL, 0,
+                 1, 0, 4, (int64_t[]){1, 2, 1, 1}, max4);
+
+    /* Rank 2 has no spatial dim. */
+    struct run r;
+    struct ir_graph *g = ir_graph_new("t");
+    int32_t in[1] = {add_f32(g, 2, (int64_t[]){2, 2}, x)};
+    make_op(&r, g, IR_OP_GLOBAL_AVERAGE_POOL, in, 1, 1);
+    CHECK(run_op(&r) != 0, "GlobalAveragePool of rank 2 was accepted");
+    run_free(&r);
+}
+
+static void
 test_reduce_int(void)
 {
     int32_t x[6] = {1, -2, 3, 4, 5, -6};
@@ -1021,6 +1051,7 @@ main(int argc, char **argv)
     test_softmax();
     test_layer_norm();
     test_reduce();
+    test_global_pool();
     test_reduce_int();
     test_arg();
     test_topk();
