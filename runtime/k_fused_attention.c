@@ -11,9 +11,11 @@
  * up to float rounding, including the edge cases: a row whose scores are
  * all -inf, or that contains +inf or NaN, is NaN, as Softmax makes it; and a
  * masked key whose value row contains inf or NaN still poisons the output,
- * as 0 * inf does in the second MatMul.
+ * as 0 * inf does in the second MatMul.  The weights use the exp of the
+ * Softmax kernel, rt_exp_f32, which vectorises where libm's expf does not.
  */
 #include "k_fused.h"
+#include "k_math.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -79,8 +81,8 @@ batch_offset(const struct operand_steps *st, int64_t b)
 
 /*
  * Dot products of every tile row with one key row kj of n floats into
- * column j of the scores.  Each row sums in eight lanes and then adds the
- * lanes, so a row's score does not depend on the other rows of the tile.
+ * column j of the scores.  Each row sums in eight lanes, which are then
+ * added pairwise, so that the sums of all rows vectorise.
  */
 static void
 dot_tile(struct row_tile *tl, const float *restrict kj, int64_t n, int64_t j)
@@ -91,14 +93,15 @@ dot_tile(struct row_tile *tl, const float *restrict kj, int64_t n, int64_t j)
         for (int r = 0; r < TILE_ROWS; r++)
             for (int l = 0; l < 8; l++)
                 lane[r][l] += tl->q[r][c + l] * kj[c + l];
-    for (int r = 0; r < TILE_ROWS; r++) {
-        float sum = 0;
-        for (int64_t i = c; i < n; i++)
-            sum += tl->q[r][i] * kj[i];
-        for (int l = 0; l < 8; l++)
-            sum += lane[r][l];
-        tl->s[r][j] = sum;
-    }
+    for (; c < n; c++)
+        for (int r = 0; r < TILE_ROWS; r++)
+            lane[r][0] += tl->q[r][c] * kj[c];
+    for (int half = 4; half >= 1; half /= 2)
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int l = 0; l < half; l++)
+                lane[r][l] += lane[r][l + half];
+    for (int r = 0; r < TILE_ROWS; r++)
+        tl->s[r][j] = lane[r][0];
 }
 
 /* Element offset of the mask for batch item b, before t and s steps. */
@@ -169,11 +172,31 @@ static float
 softmax_step(struct row_tile *tl, int r, int64_t nk)
 {
     float *restrict s = tl->s[r];
-    /* The maximum ignores NaN as Softmax's does; NaN poisons later. */
-    float m = tl->m[r], m_new = m;
-    for (int64_t j = 0; j < nk; j++) {
-        tl->nan_seen[r] |= s[j] != s[j];
-        m_new = s[j] > m_new ? s[j] : m_new;
+    /*
+     * The maximum ignores NaN as Softmax's does; NaN poisons later.  It is
+     * taken in 16 lanes so that the loop vectorises.
+     */
+    float m = tl->m[r], lane_max[16];
+    bool lane_nan[16];
+    for (int l = 0; l < 16; l++) {
+        lane_max[l] = m;
+        lane_nan[l] = false;
+    }
+    int64_t j = 0;
+    for (; j + 16 <= nk; j += 16)
+        for (int l = 0; l < 16; l++) {
+            float x = s[j + l];
+            lane_nan[l] |= x != x;
+            lane_max[l] = x > lane_max[l] ? x : lane_max[l];
+        }
+    for (; j < nk; j++) {
+        lane_nan[0] |= s[j] != s[j];
+        lane_max[0] = s[j] > lane_max[0] ? s[j] : lane_max[0];
+    }
+    float m_new = m;
+    for (int l = 0; l < 16; l++) {
+        tl->nan_seen[r] |= lane_nan[l];
+        m_new = lane_max[l] > m_new ? lane_max[l] : m_new;
     }
     /*
      * While every score so far is -inf the weights stay 0 (not
@@ -182,17 +205,14 @@ softmax_step(struct row_tile *tl, int r, int64_t nk)
      */
     float corr = 1;
     if (m_new != -INFINITY) {
-        corr = m == m_new ? 1.0f : expf(m - m_new);
-        for (int64_t j = 0; j < nk; j++)
-            s[j] = expf(s[j] - m_new);
+        corr = m == m_new ? 1.0f : rt_exp_f32(m - m_new);
+        for (j = 0; j < nk; j++)
+            s[j] = rt_exp_f32(s[j] - m_new);
     } else {
-        for (int64_t j = 0; j < nk; j++)
+        for (j = 0; j < nk; j++)
             s[j] = 0;
     }
-    float block_sum = 0;
-    for (int64_t j = 0; j < nk; j++)
-        block_sum += s[j];
-    tl->l[r] = tl->l[r] * corr + block_sum;
+    tl->l[r] = tl->l[r] * corr + rt_sum_f32(s, nk);
     tl->m[r] = m_new;
     return corr;
 }
@@ -261,7 +281,7 @@ attention_tile(const struct attention_job *p, struct row_tile *tl, int64_t b,
     const float *k = p->k + batch_offset(&p->k_steps, b);
     const float *v = p->v + batch_offset(&p->v_steps, b);
     tl->n = n;
-    /* Rows past n are zero so that the fixed-size loops stay finite. */
+    /* Rows past n are zero, so the fixed-size loops compute finite values. */
     for (int r = 0; r < TILE_ROWS; r++) {
         for (int64_t d = 0; d < p->d; d++)
             tl->q[r][d] = 0;
