@@ -135,17 +135,152 @@ skip_layer_norm_encode(const struct ir_graph *g, const struct ir_op *op,
 /* ---- onnxc.Attention(Q, K, V, [Mask]) ---- */
 
 /*
+ * Layouts of an Attention operand or result (attributes q_layout,
+ * k_layout, v_layout and out_layout) for a logical tensor [batch..., rows,
+ * cols], with H = heads:
+ *   bhsd  the logical tensor itself (the default);
+ *   bshd  [P..., rows, H * cols] contains [P..., H, rows, cols], as a
+ *         Reshape to [P..., rows, H, cols] and a Transpose of the two axes
+ *         before the last split heads in HF BERT and GPT-2 exports;
+ *   sbhd  [rows, B, H * cols] contains [B * H, rows, cols], the way torch
+ *         1.13's nn.MultiheadAttention splits heads.  A result in this
+ *         layout has the shape [rows * B, H * cols] that the output
+ *         projection of nn.MultiheadAttention reads.
+ */
+enum head_layout {
+    LAYOUT_BHSD,
+    LAYOUT_BSHD,
+    LAYOUT_SBHD,
+};
+
+/* Steps that place row r of batch item i at i / div * outer +
+ * i % div * inner + r * row. */
+struct operand_steps {
+    int64_t div, outer, inner, row;
+};
+
+/*
  * The shapes of one Attention: q [batch..., T, D], k [batch..., S, D] (or
  * [batch..., D, S] with k_transposed = 1), v [batch..., S, Dv], with the
  * same batch dims, and a mask that broadcasts to the scores [batch..., T,
- * S] without changing their shape.
+ * S] without changing their shape.  Shapes here are the logical ones,
+ * after the layouts are undone.
  */
 struct attention_plan {
     int rank; /* of q and of the scores */
-    int64_t batch, t, s, d, dv;
-    struct ir_shape out;
+    int64_t batch, t, s, d, dv, heads;
+    struct ir_shape out;            /* logical result [batch..., T, Dv] */
+    struct ir_shape result;         /* the result as stored */
+    enum head_layout layout[4];     /* q, k, v, result */
+    struct operand_steps steps[4];  /* q, k, v, result */
     int64_t mask_step[IR_MAX_RANK]; /* per score dim, 0 where broadcast */
 };
+
+static const char *const layout_attr[4] = {"q_layout", "k_layout", "v_layout",
+                                           "out_layout"};
+
+static int
+parse_layout(const struct ir_graph *g, const struct ir_op *op, int i,
+             enum head_layout *layout)
+{
+    const char *s = ir_op_string(op, layout_attr[i], "bhsd");
+    if (strcmp(s, "bhsd") == 0)
+        *layout = LAYOUT_BHSD;
+    else if (strcmp(s, "bshd") == 0)
+        *layout = LAYOUT_BSHD;
+    else if (strcmp(s, "sbhd") == 0)
+        *layout = LAYOUT_SBHD;
+    else
+        return ir_error(g, op, IR_NONE,
+                        "attribute %s is '%s'; expected bhsd, bshd or sbhd",
+                        layout_attr[i], s);
+    return 0;
+}
+
+/* The logical [batch..., rows, cols] tensor that operand i stores. */
+static int
+logical_operand(const struct ir_graph *g, const struct ir_op *op, int i,
+                enum head_layout layout, int64_t heads, struct ir_shape *out)
+{
+    const struct ir_shape *x = &pass_operand(g, op, i)->shape;
+    int r = x->rank;
+    *out = *x;
+    if (layout == LAYOUT_BHSD)
+        return 0;
+    if (i == 1 && ir_op_int(op, "k_transposed", 0) != 0)
+        return ir_error(g, op, IR_NONE,
+                        "k_transposed must be 0 when k_layout is not bhsd");
+    if (r < 2 || r + 1 > IR_MAX_RANK || x->dim[r - 1] % heads != 0 ||
+        (layout == LAYOUT_SBHD && r != 3))
+        return ir_error(g, op, op->operands[i],
+                        "input %d does not have a %s shape for %lld heads", i,
+                        layout == LAYOUT_BSHD ? "[P..., S, H * D]"
+                                              : "[S, B, H * D]",
+                        (long long)heads);
+    if (layout == LAYOUT_BSHD) {
+        out->rank = r + 1;
+        out->dim[r - 2] = heads;
+        out->dim[r - 1] = x->dim[r - 2];
+        out->dim[r] = x->dim[r - 1] / heads;
+    } else {
+        out->dim[0] = x->dim[1] * heads;
+        out->dim[1] = x->dim[0];
+        out->dim[2] = x->dim[2] / heads;
+    }
+    for (int k = 0; k < out->rank; k++)
+        out->sym[k] = -1;
+    return 0;
+}
+
+/* Steps of a logical [batch..., rows, cols] tensor stored in layout. */
+static struct operand_steps
+layout_steps(enum head_layout layout, int64_t heads, int64_t batch,
+             int64_t rows, int64_t cols)
+{
+    struct operand_steps st = {.div = 1, .outer = rows * cols, .row = cols};
+    if (layout == LAYOUT_BSHD) {
+        st.div = heads;
+        st.outer = rows * heads * cols;
+        st.inner = cols;
+        st.row = heads * cols;
+    } else if (layout == LAYOUT_SBHD) {
+        st.outer = cols;
+        st.row = batch * cols;
+    }
+    return st;
+}
+
+/* The stored result of the logical result pl->out in pl->layout[3]. */
+static int
+plan_result(const struct ir_graph *g, const struct ir_op *op,
+            struct attention_plan *pl)
+{
+    const struct ir_shape *o = &pl->out;
+    int r = pl->rank;
+    pl->result = *o;
+    enum head_layout layout = pl->layout[3];
+    if (layout == LAYOUT_BHSD)
+        return 0;
+    if ((layout == LAYOUT_BSHD && (r < 3 || o->dim[r - 3] != pl->heads)) ||
+        (layout == LAYOUT_SBHD && (r != 3 || o->dim[0] % pl->heads != 0)))
+        return ir_error(g, op, IR_NONE,
+                        "out_layout %s does not fit a result of rank %d "
+                        "with %lld heads",
+                        ir_op_string(op, layout_attr[3], ""), r,
+                        (long long)pl->heads);
+    if (layout == LAYOUT_BSHD) {
+        pl->result.rank = r - 1;
+        pl->result.dim[r - 3] = pl->t;
+        pl->result.dim[r - 2] = pl->heads * pl->dv;
+    } else {
+        pl->result.rank = 2;
+        pl->result.dim[0] = pl->t * (o->dim[0] / pl->heads);
+        pl->result.dim[1] = pl->heads * pl->dv;
+    }
+    for (int k = 0; k < pl->result.rank; k++)
+        pl->result.sym[k] = -1;
+    return 0;
+}
 
 static int
 scale_mode(const struct ir_graph *g, const struct ir_op *op, const char *name,
@@ -227,14 +362,24 @@ plan_attention(const struct ir_graph *g, const struct ir_op *op,
     for (int i = 0; i < 3; i++)
         if (check_f32(g, op, i) != 0)
             return -1;
-    const struct ir_shape *q = &pass_operand(g, op, 0)->shape;
-    const struct ir_shape *k = &pass_operand(g, op, 1)->shape;
-    const struct ir_shape *v = &pass_operand(g, op, 2)->shape;
+    memset(pl, 0, sizeof(*pl));
+    pl->heads = ir_op_int(op, "heads", 1);
+    if (pl->heads < 1)
+        return ir_error(g, op, IR_NONE,
+                        "attribute heads is %lld; expected 1 "
+                        "or more",
+                        (long long)pl->heads);
+    struct ir_shape shapes[3];
+    for (int i = 0; i < 4; i++)
+        if (parse_layout(g, op, i, &pl->layout[i]) != 0 ||
+            (i < 3 && logical_operand(g, op, i, pl->layout[i], pl->heads,
+                                      &shapes[i]) != 0))
+            return -1;
+    const struct ir_shape *q = &shapes[0], *k = &shapes[1], *v = &shapes[2];
     int r = q->rank;
     if (r < 2 || k->rank != r || v->rank != r)
         return ir_error(g, op, IR_NONE,
                         "q, k and v must have the same rank, 2 or more");
-    memset(pl, 0, sizeof(*pl));
     pl->rank = r;
     pl->batch = 1;
     for (int i = 0; i < r - 2; i++) {
@@ -255,6 +400,13 @@ plan_attention(const struct ir_graph *g, const struct ir_op *op,
                         "other's sequence length");
     pl->out = *q;
     pl->out.dim[r - 1] = pl->dv;
+    const int64_t rows[4] = {pl->t, pl->s, pl->s, pl->t};
+    const int64_t cols[4] = {pl->d, pl->d, pl->dv, pl->dv};
+    for (int i = 0; i < 4; i++)
+        pl->steps[i] =
+            layout_steps(pl->layout[i], pl->heads, pl->batch, rows[i], cols[i]);
+    if (plan_result(g, op, pl) != 0)
+        return -1;
     return plan_mask(g, op, pl);
 }
 
@@ -267,7 +419,7 @@ attention_infer(struct ir_graph *g, struct ir_op *op)
         scale_mode(g, op, "q_scale_op", &mode) != 0 ||
         scale_mode(g, op, "scale_op", &mode) != 0)
         return -1;
-    pass_set_result(g, op, 0, IR_DTYPE_FLOAT, &pl.out);
+    pass_set_result(g, op, 0, IR_DTYPE_FLOAT, &pl.result);
     return 0;
 }
 
@@ -297,6 +449,12 @@ attention_encode(const struct ir_graph *g, const struct ir_op *op,
         pass_params_int(p, pl.out.dim[i]);
     for (int i = 0; i < pl.rank; i++)
         pass_params_int(p, pl.mask_step[i]);
+    for (int i = 0; i < 4; i++) {
+        pass_params_int(p, pl.steps[i].div);
+        pass_params_int(p, pl.steps[i].outer);
+        pass_params_int(p, pl.steps[i].inner);
+        pass_params_int(p, pl.steps[i].row);
+    }
     pass_params_float(p, ir_op_float(op, "q_scale", 1.0));
     pass_params_float(p, ir_op_float(op, "scale", 1.0));
     pass_params_float(p, ir_op_float(op, "fill", 0.0));

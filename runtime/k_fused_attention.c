@@ -1,25 +1,39 @@
 /*
  * Scaled dot-product attention, softmax(q k^T * scale + mask) v, computed
- * one query row at a time over blocks of keys with a running maximum and
- * sum (online softmax), so the [batch, T, S] score tensor never exists.
- * Tasks are (batch item, block of query rows) pairs on the thread pool.
+ * over blocks of keys with a running maximum and sum per query row (online
+ * softmax), so the [batch, T, S] score tensor never exists.  A tile of
+ * TILE_ROWS query rows goes through each key block together, so every k
+ * and v row loaded serves all of them.  Tasks are (batch item, block of
+ * query rows) pairs on the thread pool.  When the heads are among the
+ * batch dims, a batch item is one head of one sequence.
  *
  * Results equal the unfused MatMul, Mul/Div, Add/Where, Softmax, MatMul
  * up to float rounding, including the edge cases: a row whose scores are
  * all -inf, or that contains +inf or NaN, is NaN, as Softmax makes it; and a
  * masked key whose value row contains inf or NaN still poisons the output,
- * as 0 * inf does in the second MatMul.
+ * as 0 * inf does in the second MatMul.  The weights use the exp of the
+ * Softmax kernel, rt_exp_f32, which vectorises where libm's expf does not.
  */
 #include "k_fused.h"
+#include "k_math.h"
 
 #include <math.h>
 #include <stdbool.h>
 
 enum {
     KEY_BLOCK = 64,  /* keys scored together */
-    ROW_BLOCK = 16,  /* query rows per task */
+    TILE_ROWS = 4,   /* query rows that share each loaded k and v row */
+    ROW_BLOCK = 16,  /* query rows per task, a multiple of TILE_ROWS */
     HEAD_MAX = 1024, /* largest head size D or Dv (stack buffers) */
     MASK_DIMS = 8,   /* batch dims of the scores, at most */
+};
+
+/*
+ * Steps that place row r of batch item b of an operand at element
+ * b / div * outer + b % div * inner + r * row.  Columns are contiguous.
+ */
+struct operand_steps {
+    int64_t div, outer, inner, row;
 };
 
 struct attention_job {
@@ -31,10 +45,22 @@ struct attention_job {
     int64_t batch_dims[MASK_DIMS];
     int64_t mask_batch_step[MASK_DIMS];
     int64_t mask_t_step, mask_s_step;
+    struct operand_steps q_steps, k_steps, v_steps, out_steps;
     int64_t row_blocks;
     const float *q, *k, *v;
     const void *mask;
     float *out;
+};
+
+/* Running state of the online softmax for up to TILE_ROWS query rows. */
+struct row_tile {
+    int n;                          /* rows in use */
+    float m[TILE_ROWS];             /* maximum score so far */
+    float l[TILE_ROWS];             /* sum of exp(score - m) */
+    bool nan_seen[TILE_ROWS];       /* a score was NaN */
+    float s[TILE_ROWS][KEY_BLOCK];  /* scores, then weights */
+    float q[TILE_ROWS][HEAD_MAX];   /* scaled query rows */
+    float acc[TILE_ROWS][HEAD_MAX]; /* weighted sum of v rows */
 };
 
 static inline float
@@ -47,21 +73,35 @@ scaled(int mode, float x, float c)
     return x;
 }
 
-/* The dot product of two rows of n floats, in eight lanes. */
-static float
-dot8(const float *restrict a, const float *restrict b, int64_t n)
+static inline int64_t
+batch_offset(const struct operand_steps *st, int64_t b)
 {
-    float lane[8] = {0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += a[j + l] * b[j + l];
-    float s = 0;
-    for (; j < n; j++)
-        s += a[j] * b[j];
-    for (int l = 0; l < 8; l++)
-        s += lane[l];
-    return s;
+    return b / st->div * st->outer + b % st->div * st->inner;
+}
+
+/*
+ * Dot products of every tile row with one key row kj of n floats into
+ * column j of the scores.  Each row sums in eight lanes, which are then
+ * added pairwise, so that the sums of all rows vectorise.
+ */
+static void
+dot_tile(struct row_tile *tl, const float *restrict kj, int64_t n, int64_t j)
+{
+    float lane[TILE_ROWS][8] = {{0}};
+    int64_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int l = 0; l < 8; l++)
+                lane[r][l] += tl->q[r][c + l] * kj[c + l];
+    for (; c < n; c++)
+        for (int r = 0; r < TILE_ROWS; r++)
+            lane[r][0] += tl->q[r][c] * kj[c];
+    for (int half = 4; half >= 1; half /= 2)
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int l = 0; l < half; l++)
+                lane[r][l] += lane[r][l + half];
+    for (int r = 0; r < TILE_ROWS; r++)
+        tl->s[r][j] = lane[r][0];
 }
 
 /* Element offset of the mask for batch item b, before t and s steps. */
@@ -76,24 +116,27 @@ mask_base(const struct attention_job *p, int64_t b)
     return off;
 }
 
-/* Scores q . k_j for keys j0 .. j0 + nk of one batch item into s. */
+/* Scores q . k_j of the tile rows for keys j0 .. j0 + nk. */
 static void
-score_block(const struct attention_job *p, const float *restrict q,
-            const float *k, int64_t j0, int64_t nk, float *restrict s)
+score_tile(const struct attention_job *p, struct row_tile *tl, const float *k,
+           int64_t j0, int64_t nk)
 {
     if (p->k_transposed) {
         /* k is [D, S]: accumulate row d of k into all nk scores. */
-        for (int64_t j = 0; j < nk; j++)
-            s[j] = 0;
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int64_t j = 0; j < nk; j++)
+                tl->s[r][j] = 0;
         for (int64_t d = 0; d < p->d; d++) {
             const float *restrict kd = k + d * p->s + j0;
-            float qd = q[d];
-            for (int64_t j = 0; j < nk; j++)
-                s[j] += qd * kd[j];
+            for (int r = 0; r < TILE_ROWS; r++) {
+                float qd = tl->q[r][d];
+                for (int64_t j = 0; j < nk; j++)
+                    tl->s[r][j] += qd * kd[j];
+            }
         }
     } else {
         for (int64_t j = 0; j < nk; j++)
-            s[j] = dot8(q, k + (j0 + j) * p->d, p->d);
+            dot_tile(tl, k + (j0 + j) * p->k_steps.row, p->d, j);
     }
 }
 
@@ -122,74 +165,155 @@ mask_block(const struct attention_job *p, int64_t base, int64_t t, int64_t j0,
 }
 
 /*
- * Attention of one query row: out[dv] from q[d].
- * TODO: score several query rows per key block, as a GEMM tile does; one
- * row at a time loads each k and v element for a single multiply-add, so
- * at T = S = 128, D = 64 the kernel is no faster than the unfused ops.
+ * Turn the nk masked scores of tile row r into weights exp(s - m) and
+ * return the factor that rescales the row's earlier sum and accumulator.
+ */
+static float
+softmax_step(struct row_tile *tl, int r, int64_t nk)
+{
+    float *restrict s = tl->s[r];
+    /*
+     * The maximum ignores NaN as Softmax's does; NaN poisons later.  It is
+     * taken in 16 lanes so that the loop vectorises.
+     */
+    float m = tl->m[r], lane_max[16];
+    bool lane_nan[16];
+    for (int l = 0; l < 16; l++) {
+        lane_max[l] = m;
+        lane_nan[l] = false;
+    }
+    int64_t j = 0;
+    for (; j + 16 <= nk; j += 16)
+        for (int l = 0; l < 16; l++) {
+            float x = s[j + l];
+            lane_nan[l] |= x != x;
+            lane_max[l] = x > lane_max[l] ? x : lane_max[l];
+        }
+    for (; j < nk; j++) {
+        lane_nan[0] |= s[j] != s[j];
+        lane_max[0] = s[j] > lane_max[0] ? s[j] : lane_max[0];
+    }
+    float m_new = m;
+    for (int l = 0; l < 16; l++) {
+        tl->nan_seen[r] |= lane_nan[l];
+        m_new = lane_max[l] > m_new ? lane_max[l] : m_new;
+    }
+    /*
+     * While every score so far is -inf the weights stay 0 (not
+     * exp(-inf - -inf) = NaN), so that a later finite score starts the
+     * sum cleanly; an all -inf row becomes NaN at the end.
+     */
+    float corr = 1;
+    if (m_new != -INFINITY) {
+        corr = m == m_new ? 1.0f : rt_exp_f32(m - m_new);
+        for (j = 0; j < nk; j++)
+            s[j] = rt_exp_f32(s[j] - m_new);
+    } else {
+        for (j = 0; j < nk; j++)
+            s[j] = 0;
+    }
+    tl->l[r] = tl->l[r] * corr + rt_sum_f32(s, nk);
+    tl->m[r] = m_new;
+    return corr;
+}
+
+/*
+ * acc[r] += sum over the nk keys of weight s[r][j] times v row j, for all
+ * tile rows; a chunk of 16 columns of every row stays in registers while
+ * the v rows stream past.
  */
 static void
-attention_row(const struct attention_job *p, int64_t b, int64_t t, int64_t base)
+accumulate_tile(const struct attention_job *p, struct row_tile *tl,
+                const float *v, int64_t j0, int64_t nk)
 {
-    const float *q = p->q + (b * p->t + t) * p->d;
-    const float *k = p->k + b * p->s * p->d;
-    const float *v = p->v + b * p->s * p->dv;
-    float *restrict out = p->out + (b * p->t + t) * p->dv;
-    float qs[HEAD_MAX], acc[HEAD_MAX], s[KEY_BLOCK];
+    int64_t c0 = 0;
+    for (; c0 + 16 <= p->dv; c0 += 16) {
+        float a[TILE_ROWS][16];
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int c = 0; c < 16; c++)
+                a[r][c] = tl->acc[r][c0 + c];
+        for (int64_t j = 0; j < nk; j++) {
+            const float *restrict vj = v + (j0 + j) * p->v_steps.row + c0;
+            for (int r = 0; r < TILE_ROWS; r++) {
+                float w = tl->s[r][j];
+                for (int c = 0; c < 16; c++)
+                    a[r][c] += w * vj[c];
+            }
+        }
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int c = 0; c < 16; c++)
+                tl->acc[r][c0 + c] = a[r][c];
+    }
+    for (int64_t j = 0; j < nk; j++) {
+        const float *restrict vj = v + (j0 + j) * p->v_steps.row;
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int64_t c = c0; c < p->dv; c++)
+                tl->acc[r][c] += tl->s[r][j] * vj[c];
+    }
+}
 
-    for (int64_t d = 0; d < p->d; d++)
-        qs[d] = scaled(p->q_scale_mode, q[d], p->q_scale);
-    for (int64_t d = 0; d < p->dv; d++)
-        acc[d] = 0;
-    float m = -INFINITY, l = 0;
-    bool nan_seen = false;
+/* Divide the accumulators by the sums and store rows t0 .. t0 + n. */
+static void
+store_tile(const struct attention_job *p, const struct row_tile *tl, int64_t b,
+           int64_t t0)
+{
+    for (int r = 0; r < tl->n; r++) {
+        float *restrict out = p->out + batch_offset(&p->out_steps, b) +
+                              (t0 + r) * p->out_steps.row;
+        if (p->s > 0 && (tl->m[r] == -INFINITY || tl->nan_seen[r])) {
+            for (int64_t c = 0; c < p->dv; c++)
+                out[c] = NAN;
+            continue;
+        }
+        /* With no keys the weights are empty and the product is zero. */
+        float inv = p->s > 0 ? 1.0f / tl->l[r] : 0.0f;
+        for (int64_t c = 0; c < p->dv; c++)
+            out[c] = p->s > 0 ? tl->acc[r][c] * inv : 0.0f;
+    }
+}
+
+/* Attention of query rows t0 .. t0 + n (n <= TILE_ROWS) of batch item b. */
+static void
+attention_tile(const struct attention_job *p, struct row_tile *tl, int64_t b,
+               int64_t t0, int n, int64_t base)
+{
+    const float *q = p->q + batch_offset(&p->q_steps, b);
+    const float *k = p->k + batch_offset(&p->k_steps, b);
+    const float *v = p->v + batch_offset(&p->v_steps, b);
+    tl->n = n;
+    /* Rows past n are zero, so the fixed-size loops compute finite values. */
+    for (int r = 0; r < TILE_ROWS; r++) {
+        for (int64_t d = 0; d < p->d; d++)
+            tl->q[r][d] = 0;
+        if (r < n) {
+            const float *qr = q + (t0 + r) * p->q_steps.row;
+            for (int64_t d = 0; d < p->d; d++)
+                tl->q[r][d] = scaled(p->q_scale_mode, qr[d], p->q_scale);
+        }
+        for (int64_t d = 0; d < p->dv; d++)
+            tl->acc[r][d] = 0;
+        tl->m[r] = -INFINITY;
+        tl->l[r] = 0;
+        tl->nan_seen[r] = false;
+    }
     for (int64_t j0 = 0; j0 < p->s; j0 += KEY_BLOCK) {
         int64_t nk = p->s - j0 < KEY_BLOCK ? p->s - j0 : KEY_BLOCK;
-        score_block(p, qs, k, j0, nk, s);
-        mask_block(p, base, t, j0, nk, s);
-
-        /* The maximum ignores NaN as Softmax's does; NaN poisons later. */
-        float m_new = m;
-        for (int64_t j = 0; j < nk; j++) {
-            nan_seen |= s[j] != s[j];
-            m_new = s[j] > m_new ? s[j] : m_new;
-        }
-        /*
-         * While every score so far is -inf the weights stay 0 (not
-         * exp(-inf - -inf) = NaN), so that a later finite score starts
-         * the sum cleanly; an all -inf row becomes NaN at the end.
-         */
-        float corr = 1;
-        if (m_new != -INFINITY) {
-            corr = m == m_new ? 1.0f : expf(m - m_new);
-            for (int64_t j = 0; j < nk; j++)
-                s[j] = expf(s[j] - m_new);
-        } else {
-            for (int64_t j = 0; j < nk; j++)
-                s[j] = 0;
-        }
-        float block_sum = 0;
-        for (int64_t j = 0; j < nk; j++)
-            block_sum += s[j];
-        l = l * corr + block_sum;
-        for (int64_t d = 0; d < p->dv; d++)
-            acc[d] *= corr;
-        for (int64_t j = 0; j < nk; j++) {
-            const float *restrict vj = v + (j0 + j) * p->dv;
-            float w = s[j];
+        score_tile(p, tl, k, j0, nk);
+        for (int r = 0; r < TILE_ROWS; r++) {
+            float corr = 0;
+            if (r < n) {
+                mask_block(p, base, t0 + r, j0, nk, tl->s[r]);
+                corr = softmax_step(tl, r, nk);
+            } else {
+                for (int64_t j = 0; j < nk; j++)
+                    tl->s[r][j] = 0;
+            }
             for (int64_t d = 0; d < p->dv; d++)
-                acc[d] += w * vj[d];
+                tl->acc[r][d] *= corr;
         }
-        m = m_new;
+        accumulate_tile(p, tl, v, j0, nk);
     }
-    if (p->s > 0 && (m == -INFINITY || nan_seen)) {
-        for (int64_t d = 0; d < p->dv; d++)
-            out[d] = NAN;
-        return;
-    }
-    /* With no keys the weights are empty and the product is zero. */
-    float inv = p->s > 0 ? 1.0f / l : 0.0f;
-    for (int64_t d = 0; d < p->dv; d++)
-        out[d] = p->s > 0 ? acc[d] * inv : 0.0f;
+    store_tile(p, tl, b, t0);
 }
 
 static void
@@ -200,20 +324,26 @@ attention_task(void *arg, int64_t task)
     int64_t t0 = task % p->row_blocks * ROW_BLOCK;
     int64_t t1 = t0 + ROW_BLOCK < p->t ? t0 + ROW_BLOCK : p->t;
     int64_t base = p->mask ? mask_base(p, b) : 0;
-    for (int64_t t = t0; t < t1; t++)
-        attention_row(p, b, t, base);
+    struct row_tile tl;
+    for (int64_t t = t0; t < t1; t += TILE_ROWS) {
+        int n = t1 - t < TILE_ROWS ? (int)(t1 - t) : TILE_ROWS;
+        attention_tile(p, &tl, b, t, n, base);
+    }
 }
 
 /*
  * Attention over batch items (the leading dims of the scores, flattened).
  * Inputs q [batch, T, D]; k [batch, S, D], or [batch, D, S] when k is
  * given transposed; v [batch, S, Dv]; optional mask, float for an additive
- * mask and bool for a Where.  Output [batch, T, Dv].
+ * mask and bool for a Where.  Output [batch, T, Dv].  q, k, v and the
+ * output need not be contiguous: each has steps (struct operand_steps),
+ * so heads can be read from and written to [B, S, H * D] tensors.
  * ints: batch, T, S, D, Dv, k transposed, q scale mode, score scale mode
  * (enum rt_attention_scale), mask kind (enum rt_attention_mask), nb, then
  * nb batch dim sizes, then nb + 2 mask steps in elements (batch dims, T,
- * S; 0 where the mask broadcasts).  floats: q scale, score scale, fill
- * value of a Where mask.
+ * S; 0 where the mask broadcasts), then div, outer, inner and row steps
+ * of q, k, v and the output.  A transposed k uses only its outer step.
+ * floats: q scale, score scale, fill value of a Where mask.
  */
 int
 rt_kernel_attention(struct rt_ctx *ctx, const struct rt_node *node,
@@ -221,7 +351,7 @@ rt_kernel_attention(struct rt_ctx *ctx, const struct rt_node *node,
 {
     const int64_t *in = node->ints;
     if (node->n_ints < 10 || node->n_floats != 3 || in[9] < 0 ||
-        in[9] > MASK_DIMS || node->n_ints != 10 + 2 * in[9] + 2 ||
+        in[9] > MASK_DIMS || node->n_ints != 10 + 2 * in[9] + 2 + 16 ||
         node->n_inputs < 3)
         return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
     for (int i = 0; i < 3; i++)
@@ -263,6 +393,14 @@ rt_kernel_attention(struct rt_ctx *ctx, const struct rt_node *node,
     }
     p.mask_t_step = steps[p.n_batch_dims];
     p.mask_s_step = steps[p.n_batch_dims + 1];
+    struct operand_steps *op_steps[4] = {&p.q_steps, &p.k_steps, &p.v_steps,
+                                         &p.out_steps};
+    const int64_t *st = steps + p.n_batch_dims + 2;
+    for (int i = 0; i < 4; i++, st += 4) {
+        if (st[0] < 1)
+            return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+        *op_steps[i] = (struct operand_steps){st[0], st[1], st[2], st[3]};
+    }
     if (p.batch == 0 || p.t == 0 || p.dv == 0)
         return RT_OK;
     p.row_blocks = (p.t + ROW_BLOCK - 1) / ROW_BLOCK;

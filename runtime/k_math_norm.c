@@ -24,39 +24,6 @@ struct axis_job {
     void *y;
 };
 
-/*
- * exp(x) in float without libm calls, so that loops over it vectorise.
- * x = n ln2 + r with |r| <= ln2 / 2, and exp(r) is its degree-6 Taylor
- * polynomial: max relative error 2.5e-7 over [-87.33, 88], measured
- * against exp() in steps of 7e-4.  Below -87.33 the result is 0 (no
- * denormals), above 88 it saturates at exp(88), and NaN stays NaN.
- */
-static inline float
-exp_f32(float x)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
-    float xc = x < -87.33f ? -87.33f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
-    float t = xc * 1.44269504f + magic;
-    float n = t - magic;
-    float r = xc - n * 0.693145751953125f - n * 1.42860677e-6f;
-    float p =
-        1.0f +
-        r * (1.0f +
-             r * (0.5f +
-                  r * (1.0f / 6 +
-                       r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    uint32_t tb, mb;
-    memcpy(&tb, &t, sizeof(tb));
-    memcpy(&mb, &magic, sizeof(mb));
-    /* The low bits of t hold n; n + 127 is the exponent of 2^n. */
-    uint32_t bits = (tb - mb + 127u) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof(scale));
-    float v = p * scale;
-    return x < -87.33f ? 0.0f : v;
-}
-
 static float
 max_f32(const float *x, int64_t n)
 {
@@ -84,7 +51,7 @@ softmax_row_f32(const float *restrict x, float *restrict y, int64_t n, int mode)
     }
     float m = max_f32(x, n);
     for (int64_t j = 0; j < n; j++)
-        y[j] = exp_f32(x[j] - m);
+        y[j] = rt_exp_f32(x[j] - m);
     float s = rt_sum_f32(y, n);
     if (mode == RT_LOG_SOFTMAX) {
         float shift = m + logf(s);
