@@ -44,9 +44,12 @@ MODELS = ["transformer", "bert", "seq2seq"]
 ONNXC_LATENCY = re.compile(
     r"latency over (\d+) runs: median ([0-9.]+) ms, min ([0-9.]+) ms")
 # Symbols of the generated library whose names mark them as matrix-multiply
-# code. NOTE: this matches the kernel names of the current runtime (mm_task,
-# rt_kernel_matmul). If the runtime renames them, update this pattern.
-MATMUL_SYMBOL = re.compile(r"(^|_)(mm|matmul|gemm|sgemm)(_|$)", re.IGNORECASE)
+# code: the GEMM core's micro-kernels (micro16, micro8, micro4), its tile
+# loop and epilogue (rt_gemm_tile, epilogue) and the matmul kernels.
+# NOTE: this matches the names of the current runtime; if the runtime
+# renames them, update this pattern.
+MATMUL_SYMBOL = re.compile(r"(^|_)(mm|matmul|gemm|sgemm)(_|$)|^micro\d+$|^epilogue$",
+                           re.IGNORECASE)
 
 
 @dataclass

@@ -21,11 +21,12 @@
 #include <stdbool.h>
 
 enum {
-    KEY_BLOCK = 64,  /* keys scored together */
-    TILE_ROWS = 4,   /* query rows that share each loaded k and v row */
-    ROW_BLOCK = 16,  /* query rows per task, a multiple of TILE_ROWS */
-    HEAD_MAX = 1024, /* largest head size D or Dv (stack buffers) */
-    MASK_DIMS = 8,   /* batch dims of the scores, at most */
+    KEY_BLOCK = 64,    /* keys scored together */
+    TILE_ROWS = 4,     /* query rows that share each loaded k and v row */
+    ROW_BLOCK = 64,    /* query rows per task, a multiple of TILE_ROWS */
+    KT_FLOATS = 16384, /* largest D x S of a k that a task transposes */
+    HEAD_MAX = 1024,   /* largest head size D or Dv (stack buffers) */
+    MASK_DIMS = 8,     /* batch dims of the scores, at most */
 };
 
 /*
@@ -116,18 +117,46 @@ mask_base(const struct attention_job *p, int64_t b)
     return off;
 }
 
-/* Scores q . k_j of the tile rows for keys j0 .. j0 + nk. */
+/*
+ * Compute the scores of the tile rows for a full block of keys from k^T
+ * ([D, S], kt at the block's first key), vectorised over the keys.
+ */
+static void
+score_full_block(const struct attention_job *p, struct row_tile *tl,
+                 const float *kt)
+{
+    float sum[TILE_ROWS][KEY_BLOCK] = {{0}};
+    for (int64_t d = 0; d < p->d; d++) {
+        const float *restrict kd = kt + d * p->s;
+        for (int r = 0; r < TILE_ROWS; r++) {
+            float qd = tl->q[r][d];
+            for (int j = 0; j < KEY_BLOCK; j++)
+                sum[r][j] += qd * kd[j];
+        }
+    }
+    for (int r = 0; r < TILE_ROWS; r++)
+        for (int j = 0; j < KEY_BLOCK; j++)
+            tl->s[r][j] = sum[r][j];
+}
+
+/*
+ * Scores q . k_j of the tile rows for keys j0 .. j0 + nk.  kt is k^T
+ * ([D, S]) when the kernel has it, given or transposed by the task, and
+ * NULL otherwise.
+ */
 static void
 score_tile(const struct attention_job *p, struct row_tile *tl, const float *k,
-           int64_t j0, int64_t nk)
+           const float *kt, int64_t j0, int64_t nk)
 {
-    if (p->k_transposed) {
-        /* k is [D, S]: accumulate row d of k into all nk scores. */
+    if (kt && nk == KEY_BLOCK) {
+        score_full_block(p, tl, kt + j0);
+    } else if (kt) {
+        /* Accumulate row d of k^T into all nk scores. */
         for (int r = 0; r < TILE_ROWS; r++)
             for (int64_t j = 0; j < nk; j++)
                 tl->s[r][j] = 0;
         for (int64_t d = 0; d < p->d; d++) {
-            const float *restrict kd = k + d * p->s + j0;
+            const float *restrict kd = kt + d * p->s + j0;
             for (int r = 0; r < TILE_ROWS; r++) {
                 float qd = tl->q[r][d];
                 for (int64_t j = 0; j < nk; j++)
@@ -145,8 +174,13 @@ static void
 mask_block(const struct attention_job *p, int64_t base, int64_t t, int64_t j0,
            int64_t nk, float *restrict s)
 {
-    for (int64_t j = 0; j < nk; j++)
-        s[j] = scaled(p->scale_mode, s[j], p->scale);
+    /* One loop per mode, so that each vectorises. */
+    if (p->scale_mode == RT_ATTENTION_SCALE_MUL)
+        for (int64_t j = 0; j < nk; j++)
+            s[j] *= p->scale;
+    else if (p->scale_mode == RT_ATTENTION_SCALE_DIV)
+        for (int64_t j = 0; j < nk; j++)
+            s[j] /= p->scale;
     if (p->mask_kind == RT_ATTENTION_MASK_NONE)
         return;
     int64_t off = base + t * p->mask_t_step + j0 * p->mask_s_step;
@@ -272,10 +306,13 @@ store_tile(const struct attention_job *p, const struct row_tile *tl, int64_t b,
     }
 }
 
-/* Attention of query rows t0 .. t0 + n (n <= TILE_ROWS) of batch item b. */
+/*
+ * Attention of query rows t0 .. t0 + n (n <= TILE_ROWS) of batch item b,
+ * whose k^T is kt or NULL (see score_tile).
+ */
 static void
 attention_tile(const struct attention_job *p, struct row_tile *tl, int64_t b,
-               int64_t t0, int n, int64_t base)
+               int64_t t0, int n, int64_t base, const float *kt)
 {
     const float *q = p->q + batch_offset(&p->q_steps, b);
     const float *k = p->k + batch_offset(&p->k_steps, b);
@@ -298,7 +335,7 @@ attention_tile(const struct attention_job *p, struct row_tile *tl, int64_t b,
     }
     for (int64_t j0 = 0; j0 < p->s; j0 += KEY_BLOCK) {
         int64_t nk = p->s - j0 < KEY_BLOCK ? p->s - j0 : KEY_BLOCK;
-        score_tile(p, tl, k, j0, nk);
+        score_tile(p, tl, k, kt, j0, nk);
         for (int r = 0; r < TILE_ROWS; r++) {
             float corr = 0;
             if (r < n) {
@@ -324,10 +361,28 @@ attention_task(void *arg, int64_t task)
     int64_t t0 = task % p->row_blocks * ROW_BLOCK;
     int64_t t1 = t0 + ROW_BLOCK < p->t ? t0 + ROW_BLOCK : p->t;
     int64_t base = p->mask ? mask_base(p, b) : 0;
+    /*
+     * Scores read k^T by rows, so that they vectorise over keys.  A k
+     * given as [S, D] that fits the buffer is transposed once here for
+     * all the task's rows; a larger one is read by rows of k instead.
+     */
+    float kt_buf[KT_FLOATS];
+    const float *kt = NULL;
+    const float *k = p->k + batch_offset(&p->k_steps, b);
+    if (p->k_transposed) {
+        kt = k;
+    } else if (p->d * p->s <= KT_FLOATS) {
+        for (int64_t j = 0; j < p->s; j++) {
+            const float *kj = k + j * p->k_steps.row;
+            for (int64_t d = 0; d < p->d; d++)
+                kt_buf[d * p->s + j] = kj[d];
+        }
+        kt = kt_buf;
+    }
     struct row_tile tl;
     for (int64_t t = t0; t < t1; t += TILE_ROWS) {
         int n = t1 - t < TILE_ROWS ? (int)(t1 - t) : TILE_ROWS;
-        attention_tile(p, &tl, b, t, n, base);
+        attention_tile(p, &tl, b, t, n, base, kt);
     }
 }
 

@@ -22,8 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 # S spans two key blocks of the kernel (64 keys each), T = 5 query rows
 # leave a partial tile (4 rows each), and D = 20 is not a multiple of the
-# kernel's 8 or 16 lanes.
+# kernel's 8 or 16 lanes.  main() also runs S = 1100 and D = 16, a k too
+# large for the kernel to transpose (more than 16384 floats per head).
 B, H, T, S, D = 1, 2, 5, 70, 20
+SIZES = ((70, 20), (1100, 16))
 
 
 def softmax_last(x):
@@ -134,9 +136,12 @@ def main():
     os.makedirs(work, exist_ok=True)
     rng = np.random.default_rng(7)
     failures = 0
-    for mask_kind, heads in (("add", False), ("where", False), ("add", True),
-                             ("where", True)):
-        case = mask_kind + ("_heads" if heads else "")
+    global S, D
+    cases = [(size, mask_kind, heads) for size in SIZES
+             for mask_kind, heads in (("add", False), ("where", False),
+                                      ("add", True), ("where", True))]
+    for (S, D), mask_kind, heads in cases:
+        case = "%s%s_s%d" % (mask_kind, "_heads" if heads else "", S)
         model = os.path.join(work, "attention_%s.onnx" % case)
         build(model, mask_kind, heads)
         q, k, v, mask = inputs(mask_kind, rng)
