@@ -121,8 +121,9 @@ build_body(struct fe_loader *ld, struct fe_scope *s,
         *captured = ir_xrealloc(*captured,
                                 sizeof(int32_t) *
                                     (size_t)(*n_captured + sub.n_captured + 1));
-        memcpy(*captured + *n_captured, sub.captured,
-               sizeof(int32_t) * (size_t)sub.n_captured);
+        if (sub.n_captured > 0)
+            memcpy(*captured + *n_captured, sub.captured,
+                   sizeof(int32_t) * (size_t)sub.n_captured);
         *n_captured += sub.n_captured;
     } else {
         ir_graph_free(sub.g);
@@ -177,8 +178,9 @@ fe_add_control_op(struct fe_loader *ld, struct fe_scope *s,
         int n = op->n_operands + n_captured;
         op->operands =
             ir_xrealloc(op->operands, sizeof(int32_t) * (size_t)(n + 1));
-        memcpy(op->operands + op->n_operands, captured,
-               sizeof(int32_t) * (size_t)n_captured);
+        if (n_captured > 0)
+            memcpy(op->operands + op->n_operands, captured,
+                   sizeof(int32_t) * (size_t)n_captured);
         op->n_operands = n;
         ir_op_set_int(op, "captured", n_captured);
         for (int b = 0; b < n_bodies; b++) {

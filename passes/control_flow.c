@@ -188,8 +188,8 @@ new_map(const struct ir_graph *body)
 }
 
 /*
- * If: operands cond, then the enclosing values that
- * then_branch reads, then those that else_branch reads.
+ * If: operands cond, then the enclosing values that then_branch reads,
+ * then those that else_branch reads.
  */
 static int
 expand_if(struct expansion *x)
@@ -207,14 +207,13 @@ expand_if(struct expansion *x)
                         op->n_operands, 1 + n_read);
     int64_t cond;
     int rc = control_value(x, 0, "cond", IR_DTYPE_BOOL, &cond);
-    if (rc != 0)
-        return rc < 0 ? -1
-                      : ir_error(x->g, op, IR_NONE,
-                                 "input 0 (cond) is "
-                                 "missing");
+    if (rc > 0)
+        return ir_error(x->g, op, IR_NONE, "input 0 (cond) is missing");
+    if (rc < 0)
+        return -1;
     const struct ir_graph *body = cond ? then_body : else_body;
     int first = cond ? 1 : 1 + then_body->n_inputs;
-    if (body->n_outputs != op->n_results)
+    if (op->n_results > body->n_outputs)
         return ir_error(x->g, op, IR_NONE,
                         "has %d outputs, but its %s branch has %d",
                         op->n_results, cond ? "then" : "else", body->n_outputs);
@@ -225,7 +224,7 @@ expand_if(struct expansion *x)
     char prefix[256];
     snprintf(prefix, sizeof(prefix), "%s/%s", op->name, cond ? "then" : "else");
     rc = copy_body(x, body, map, consts, prefix);
-    for (int32_t k = 0; k < body->n_outputs && rc == 0; k++)
+    for (int32_t k = 0; k < x->g->ops[x->op].n_results && rc == 0; k++)
         rc = add_identity(x, main_value(x, body, map, consts, body->outputs[k]),
                           x->g->ops[x->op].results[k]);
     free(map);

@@ -3,8 +3,8 @@
 Usage: make_models.py OUTPUT_DIR
 
 Each model covers one frontend case: an opset variant that normalisation
-rewrites, an initializer encoding, external data, a graph-structure error or
-a file that is not a model at all.  test_frontend.c opens each file by
+rewrites, an initializer encoding, external data, a graph-structure error,
+If and Loop bodies, or a file that is not a model at all.  test_frontend.c opens each file by
 name.
 """
 
@@ -399,6 +399,50 @@ def write_function_models(d):
          extra_opsets=[helper.make_opsetid(dom, 1)])
 
 
+def write_control_models(d):
+    x3 = tensor_in("x", FLOAT, [3])
+    w = numpy_helper.from_array(np.ones(3, dtype=np.float32), "w")
+    then_body = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["t"], name="then_add")],
+        "then", [], [out("t")])
+    else_body = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])],
+                                  "else", [], [out("e")])
+    save(d, "if_capture",
+         [helper.make_node("If", ["c"], ["y"], name="choose",
+                           then_branch=then_body, else_branch=else_body)],
+         [tensor_in("c", TensorProto.BOOL, []), x3], [out("y")],
+         initializers=[w])
+
+    inner = helper.make_graph([helper.make_node("Add", ["acc", "x"], ["s"])],
+                              "inner", [], [out("s")])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"]),
+         helper.make_node("If", ["cond"], ["acc_out"], name="inner_if",
+                          then_branch=inner, else_branch=inner)],
+        "body",
+        [tensor_in("i", TensorProto.INT64, []),
+         tensor_in("cond", TensorProto.BOOL, []), tensor_in("acc", FLOAT, [3])],
+        [out("cond_out", TensorProto.BOOL), out("acc_out")])
+    save(d, "loop_nested_capture",
+         [helper.make_node("Loop", ["m", "", "x"], ["y"], name="repeat",
+                           body=body)],
+         [x3], [out("y")], initializers=[int64s("m", 3)])
+
+    bad_body = helper.make_graph([helper.make_node("Neg", ["nope"], ["t"])],
+                                 "then", [], [out("t")])
+    save(d, "if_undefined_name",
+         [helper.make_node("If", ["c"], ["y"], name="broken",
+                           then_branch=bad_body, else_branch=else_body)],
+         [tensor_in("c", TensorProto.BOOL, []), x3], [out("y")])
+
+    scan_body = helper.make_graph([helper.make_node("Identity", ["a"], ["b"])],
+                                  "scan", [tensor_in("a", FLOAT, [])],
+                                  [out("b")])
+    save(d, "scan", [helper.make_node("Scan", ["x"], ["y"], name="scanner",
+                                      body=scan_body, num_scan_inputs=1)],
+         [x3], [out("y")])
+
+
 def write_broken_files(d):
     x3 = tensor_in("x", FLOAT, [3])
     w = numpy_helper.from_array(np.ones(256, np.float32), "w")
@@ -427,6 +471,7 @@ def main():
     write_external_models(d)
     write_graph_models(d)
     write_function_models(d)
+    write_control_models(d)
     write_broken_files(d)
 
 

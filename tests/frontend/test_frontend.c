@@ -653,6 +653,91 @@ test_graph_structure(void)
                  "Add node 'half_add' (opset 13): input 1 is required");
 }
 
+/* The body graph that op's graph attribute name refers to, or NULL. */
+static const struct ir_graph *
+body_of(const struct ir_graph *g, const struct ir_op *op, const char *name)
+{
+    const struct ir_attr *a = ir_op_attr(op, name);
+    if (!a || a->kind != IR_ATTR_GRAPH || a->graph < 0 ||
+        a->graph >= g->n_bodies)
+        return NULL;
+    return g->bodies[a->graph];
+}
+
+static void
+test_if_bodies(void)
+{
+    struct ir_graph *g = load("if_capture.onnx");
+    if (!g)
+        return;
+    CHECK(g->n_ops == 1, "if_capture: %d ops", g->n_ops);
+    const struct ir_op *op = &g->ops[0];
+    CHECK(op->kind == IR_OP_IF, "if_capture: op 0 is not If");
+    /* cond, then the then branch's x and w, then the else branch's x. */
+    CHECK(op->n_operands == 4, "if_capture: %d operands", op->n_operands);
+    CHECK(ir_op_int(op, "captured", -1) == 3, "if_capture: captured is %lld",
+          (long long)ir_op_int(op, "captured", -1));
+    CHECK(g->n_bodies == 2, "if_capture: %d bodies", g->n_bodies);
+    int32_t x = ir_value_find(g, "x"), w = ir_value_find(g, "w");
+    if (op->n_operands == 4) {
+        CHECK(op->operands[1] == x, "if_capture: operand 1 is not x");
+        CHECK(op->operands[2] == w, "if_capture: operand 2 is not w");
+        CHECK(op->operands[3] == x, "if_capture: operand 3 is not x");
+    }
+    const struct ir_graph *then_body = body_of(g, op, "then_branch");
+    CHECK(then_body != NULL, "if_capture: no then_branch body");
+    if (then_body) {
+        CHECK(then_body->n_inputs == 2, "then_branch: %d inputs",
+              then_body->n_inputs);
+        CHECK(then_body->n_ops == 1, "then_branch: %d ops", then_body->n_ops);
+        CHECK(then_body->n_outputs == 1, "then_branch: %d outputs",
+              then_body->n_outputs);
+    }
+    CHECK(body_of(g, op, "else_branch") != NULL, "if_capture: no else body");
+    ir_graph_free(g);
+}
+
+static void
+test_loop_bodies(void)
+{
+    struct ir_graph *g = load("loop_nested_capture.onnx");
+    if (!g)
+        return;
+    CHECK(g->n_ops == 1, "loop_nested_capture: %d ops", g->n_ops);
+    const struct ir_op *op = &g->ops[0];
+    CHECK(op->kind == IR_OP_LOOP, "loop_nested_capture: op 0 is not Loop");
+    /* M, an omitted cond, the initial acc, then x for the inner If. */
+    CHECK(op->n_operands == 4, "loop: %d operands", op->n_operands);
+    if (op->n_operands == 4) {
+        CHECK(op->operands[1] == IR_NONE, "loop: cond is not omitted");
+        CHECK(op->operands[3] == ir_value_find(g, "x"),
+              "loop: operand 3 is not x");
+    }
+    const struct ir_graph *body = body_of(g, op, "body");
+    CHECK(body != NULL, "loop: no body");
+    if (body) {
+        /* i, cond, acc and the captured x. */
+        CHECK(body->n_inputs == 4, "loop body: %d inputs", body->n_inputs);
+        CHECK(body->n_outputs == 2, "loop body: %d outputs", body->n_outputs);
+        const struct ir_op *inner = NULL;
+        for (int32_t i = 0; i < body->n_ops; i++)
+            if (body->ops[i].kind == IR_OP_IF)
+                inner = &body->ops[i];
+        CHECK(inner != NULL, "loop body: no If");
+        /* The inner If's cond, then acc and x for each of its branches. */
+        if (inner)
+            CHECK(inner->n_operands == 5, "inner If: %d operands",
+                  inner->n_operands);
+    }
+    /* Both branches of the inner If and the body itself. */
+    CHECK(g->n_bodies == 3, "loop: %d bodies", g->n_bodies);
+    ir_graph_free(g);
+
+    expect_error("if_undefined_name.onnx", "reads 'nope'");
+    expect_error("if_undefined_name.onnx", "If node 'broken'");
+    expect_error("scan.onnx", "unsupported operator 'Scan'");
+}
+
 static void
 test_constants(void)
 {
@@ -885,6 +970,8 @@ main(int argc, char **argv)
     test_external_data();
     test_inputs_outputs();
     test_graph_structure();
+    test_if_bodies();
+    test_loop_bodies();
     test_constants();
     test_unsupported();
     test_functions();
