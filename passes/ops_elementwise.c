@@ -333,16 +333,29 @@ infer_dropout(struct ir_graph *g, struct ir_op *op)
             ir_shape_numel(&training->shape) != 1)
             return ir_error(g, op, op->operands[2],
                             "training_mode must be a bool scalar");
-        if (training->kind == IR_VALUE_CONST &&
-            *(const uint8_t *)training->data && !operand_is_zero(g, op, 1))
-            return ir_error(g, op, op->operands[2],
-                            "training mode (training_mode = true) is not "
-                            "supported unless ratio is a constant 0");
+        bool never = training->kind == IR_VALUE_CONST &&
+                     !*(const uint8_t *)training->data;
+        if (!never && x->dtype != IR_DTYPE_FLOAT &&
+            x->dtype != IR_DTYPE_DOUBLE && !operand_is_zero(g, op, 1))
+            return ir_error(g, op, op->operands[0],
+                            "training mode is supported for float and "
+                            "double inputs only, not %s",
+                            ir_dtype_name(x->dtype));
     }
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, x->dtype, &shape);
     set_optional_result(g, op, 1, op->opset >= 10 ? IR_DTYPE_BOOL : x->dtype,
                         &shape);
+    return 0;
+}
+
+/* The seed of the training-mode mask; 0 when the attribute is absent. */
+static int
+encode_dropout(const struct ir_graph *g, const struct ir_op *op,
+               struct pass_params *p)
+{
+    (void)g;
+    pass_params_int(p, ir_op_int(op, "seed", 0));
     return 0;
 }
 
@@ -610,7 +623,8 @@ const struct pass_op_impl pass_ops_elementwise[] = {
     {IR_OP_CAST, infer_cast, NULL, "rt_kernel_cast", rt_kernel_cast},
     {IR_OP_CAST_LIKE, infer_cast_like, NULL, "rt_kernel_cast", rt_kernel_cast},
     {IR_OP_IDENTITY, infer_identity, NULL, "rt_kernel_copy", rt_kernel_copy},
-    {IR_OP_DROPOUT, infer_dropout, NULL, "rt_kernel_copy", rt_kernel_copy},
+    {IR_OP_DROPOUT, infer_dropout, encode_dropout, "rt_kernel_dropout",
+     rt_kernel_dropout},
     {IR_OP_CLIP, infer_clip, NULL, "rt_kernel_clip", rt_kernel_clip},
     BINARY(ADD),
     BINARY(SUB),

@@ -80,6 +80,8 @@ int rt_kernel_unary(struct rt_ctx *ctx, const struct rt_node *node,
                     void *const *bufs);
 int rt_kernel_cast(struct rt_ctx *ctx, const struct rt_node *node,
                    void *const *bufs);
+int rt_kernel_dropout(struct rt_ctx *ctx, const struct rt_node *node,
+                      void *const *bufs);
 int rt_kernel_copy(struct rt_ctx *ctx, const struct rt_node *node,
                    void *const *bufs);
 int rt_kernel_clip(struct rt_ctx *ctx, const struct rt_node *node,

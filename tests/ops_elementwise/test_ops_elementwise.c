@@ -1347,8 +1347,34 @@ test_identity_dropout(void)
     in[0] = cst(IR_DTYPE_FLOAT, 1, DIMS(3), F32(1, 2, 3));
     in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0.5f));
     in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(1));
+    run_op(add_op(IR_OP_DROPOUT, in, 3, 2), &r);
+    /* numpy: seed 0 draws 0.549, 0.715, 0.603, all kept at ratio 0.5. */
+    expect_floats("training, seed 0", &r, 0, IR_DTYPE_FLOAT, F64(2, 4, 6), 3,
+                  0);
+    expect_ints("training, seed 0 mask", &r, 1, IR_DTYPE_BOOL, I64(1, 1, 1), 3);
+    run_free(&r);
+
+    new_graph();
+    in[0] = cst(IR_DTYPE_FLOAT, 1, DIMS(4), F32(1, -2, 3, -4));
+    in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0.5f));
+    in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(1));
+    struct ir_op *op = add_op(IR_OP_DROPOUT, in, 3, 2);
+    ir_op_set_int(op, "seed", 7);
+    run_op(op, &r);
+    /* numpy: seed 7 draws 0.076, 0.780, 0.438, 0.723. */
+    expect_floats("training, seed 7", &r, 0, IR_DTYPE_FLOAT, F64(0, -4, 0, -8),
+                  4, 0);
+    expect_ints("training, seed 7 mask", &r, 1, IR_DTYPE_BOOL, I64(0, 1, 0, 1),
+                4);
+    run_free(&r);
+
+    new_graph();
+    uint16_t half[2] = {0x3c00, 0x4000};
+    in[0] = cst(IR_DTYPE_FLOAT16, 1, DIMS(2), half);
+    in[1] = cst(IR_DTYPE_FLOAT, 0, NULL, F32(0.5f));
+    in[2] = cst(IR_DTYPE_BOOL, 0, NULL, U8(1));
     run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
-    expect_infer_error("Dropout training", &r, "not supported", NULL);
+    expect_infer_error("f16 training", &r, "float and double", "f16");
     run_free(&r);
 
     new_graph();
@@ -1384,14 +1410,22 @@ test_dropout_runtime_training(void)
         run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
         CHECK(r.infer == 0, "training %d: infer: %s", training, r.message);
         if (training) {
-            CHECK(r.status == RT_ERR_RUNTIME, "training: status %d", r.status);
-            CHECK(strstr(r.error, "not supported"), "message: %s", r.error);
+            expect_floats("training", &r, 0, IR_DTYPE_FLOAT, F64(2, 4), 2, 0);
         } else {
             expect_floats("not training", &r, 0, IR_DTYPE_FLOAT, F64(1, 2), 2,
                           0);
         }
         run_free(&r);
     }
+
+    /* A ratio of 1 would divide by zero: the kernel rejects it. */
+    new_graph();
+    int32_t in[3] = {cst(IR_DTYPE_FLOAT, 1, DIMS(2), F32(1, 2)),
+                     cst(IR_DTYPE_FLOAT, 0, NULL, F32(1.0f)), bool_input(1)};
+    run_op(add_op(IR_OP_DROPOUT, in, 3, 1), &r);
+    CHECK(r.status == RT_ERR_RUNTIME, "ratio 1: status %d", r.status);
+    CHECK(strstr(r.error, "outside [0, 1)"), "ratio 1: message: %s", r.error);
+    run_free(&r);
 }
 
 static struct run
