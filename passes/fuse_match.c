@@ -51,6 +51,29 @@ fuse_reject(struct pass_manager *pm, const struct ir_op *at,
     return 0;
 }
 
+void
+fuse_folded(struct pass_manager *pm, const struct ir_op *at, const char *what,
+            const char *stat)
+{
+    pass_stat_add(pm, stat, 1);
+    if (fuse_explaining(pm))
+        fprintf(stderr, "folded %s at node '%s'\n", what, at->name);
+}
+
+void
+fuse_not_folded(struct pass_manager *pm, const struct ir_op *at,
+                const char *what, const char *fmt, ...)
+{
+    if (!fuse_explaining(pm))
+        return;
+    fprintf(stderr, "not folded: %s: ", what);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " at node '%s'\n", at->name);
+}
+
 int
 fuse_use_count(const struct ir_graph *g, int32_t v)
 {

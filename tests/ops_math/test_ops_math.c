@@ -289,6 +289,81 @@ test_matmul_shapes(void)
                  (int64_t[]){37, 333});
 }
 
+/* y = Transpose(x, perm) for x of rank r, both contiguous. */
+static void
+permute(const float *x, int r, const int64_t *dims, const int64_t *perm,
+        float *y)
+{
+    int64_t step[IR_MAX_RANK], s = 1, n = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        step[i] = s;
+        s *= dims[i];
+    }
+    for (int i = 0; i < r; i++)
+        n *= dims[perm[i]];
+    for (int64_t e = 0; e < n; e++) {
+        int64_t rest = e, off = 0;
+        for (int i = r - 1; i >= 0; i--) {
+            off += rest % dims[perm[i]] * step[perm[i]];
+            rest /= dims[perm[i]];
+        }
+        y[e] = x[off];
+    }
+}
+
+/*
+ * MatMul(a, x) {perm_b} on random data against the product with the
+ * transposed copy of x; rc and dc give the result.
+ */
+static void
+check_matmul_perm_b(int ra, const int64_t *da, int rx, const int64_t *dx,
+                    const int64_t *perm, int rc, const int64_t *dc)
+{
+    struct ir_shape sa = shape_of(ra, da), sx = shape_of(rx, dx);
+    struct ir_shape sc = shape_of(rc, dc);
+    float *a = rand_array(ir_shape_numel(&sa));
+    float *x = rand_array(ir_shape_numel(&sx));
+    float *b = calloc((size_t)ir_shape_numel(&sx), sizeof(float));
+    int64_t db[IR_MAX_RANK];
+    for (int i = 0; i < rx; i++)
+        db[i] = dx[perm[i]];
+    permute(x, rx, dx, perm, b);
+    int64_t nc = ir_shape_numel(&sc);
+    float *want = calloc((size_t)(nc > 0 ? nc : 1), sizeof(float));
+    ref_matmul(a, ra, da, b, rx, db, want, rc, dc);
+
+    struct run r;
+    struct ir_graph *g = ir_graph_new("t");
+    int32_t ops[2] = {add_f32(g, ra, da, a), add_f32(g, rx, dx, x)};
+    struct ir_op *op = make_op(&r, g, IR_OP_MATMUL, ops, 2, 1);
+    ir_op_set_ints(op, "perm_b", perm, rx);
+    CHECK(run_op(&r) == 0, "MatMul with perm_b of rank %d failed", rx);
+    if (r.status == 0) {
+        CHECK(shape_is(result(&r, 0), rc, dc), "MatMul output shape");
+        CHECK_F32((float *)r.out[0], want, nc, 1e-4);
+    }
+    run_free(&r);
+    free(a);
+    free(x);
+    free(b);
+    free(want);
+}
+
+static void
+test_matmul_perm_b(void)
+{
+    /* k^T from [B, S, H, D] heads, and v's [0, 2, 1, 3]. */
+    check_matmul_perm_b(4, (int64_t[]){2, 4, 3, 8}, 4, (int64_t[]){2, 5, 4, 8},
+                        (int64_t[]){0, 2, 3, 1}, 4, (int64_t[]){2, 4, 3, 5});
+    check_matmul_perm_b(4, (int64_t[]){2, 4, 3, 5}, 4, (int64_t[]){2, 5, 4, 8},
+                        (int64_t[]){0, 2, 1, 3}, 4, (int64_t[]){2, 4, 3, 8});
+    /* A 2-D transpose, and one whose batch dim broadcasts over A's. */
+    check_matmul_perm_b(2, (int64_t[]){7, 30}, 2, (int64_t[]){20, 30},
+                        (int64_t[]){1, 0}, 2, (int64_t[]){7, 20});
+    check_matmul_perm_b(3, (int64_t[]){3, 6, 9}, 3, (int64_t[]){9, 1, 4},
+                        (int64_t[]){1, 0, 2}, 3, (int64_t[]){3, 6, 4});
+}
+
 static void
 test_matmul_mismatch(void)
 {
@@ -1015,6 +1090,7 @@ main(int argc, char **argv)
     }
     pool = rt_pool_create(2);
     test_matmul_shapes();
+    test_matmul_perm_b();
     test_matmul_mismatch();
     test_matmul_int();
     test_gemm();
