@@ -343,6 +343,19 @@ perm_mismatch(const struct ir_op *t, const int64_t *want, int rank, char *buf,
     return buf;
 }
 
+/* Check that t has head_split_perm's perm, or write why not into why. */
+static bool
+has_head_perm(const struct ir_op *t, int rank, bool to_kt, char *why,
+              size_t size)
+{
+    int64_t want[IR_MAX_RANK];
+    head_split_perm(rank, to_kt, want);
+    if (perm_is(t, want, rank))
+        return true;
+    perm_mismatch(t, want, rank, why, size);
+    return false;
+}
+
 /*
  * The layout in which x [..] stores the head split w = Reshape(x) of rank
  * r, [P..., S, N, D]: "bshd" for x = [P..., S, N * D], "sbhd" for x = [S,
@@ -390,12 +403,8 @@ match_head_split(struct ir_graph *g, int32_t u, bool to_kt, struct head_fold *f,
         snprintf(why, size, "the Transpose result has another user");
         return false;
     }
-    int64_t want[IR_MAX_RANK];
-    head_split_perm(r, to_kt, want);
-    if (!perm_is(t, want, r)) {
-        perm_mismatch(t, want, r, why, size);
+    if (!has_head_perm(t, r, to_kt, why, size))
         return false;
-    }
     int32_t w = t->operands[0];
     struct ir_op *rs = fuse_producer_of(g, w, IR_OP_RESHAPE);
     if (!rs) {
@@ -487,12 +496,8 @@ match_head_merge(struct ir_graph *g, int32_t o, const char *prefer,
         snprintf(why, size, "the result does not feed only a Transpose");
         return false;
     }
-    int64_t want[IR_MAX_RANK];
-    head_split_perm(r, false, want);
-    if (!perm_is(t, want, r)) {
-        perm_mismatch(t, want, r, why, size);
+    if (!has_head_perm(t, r, false, why, size))
         return false;
-    }
     int32_t w = t->results[0];
     struct ir_op *rs = fuse_single_user_of(g, w, IR_OP_RESHAPE);
     if (!rs || rs->operands[0] != w) {

@@ -1,8 +1,9 @@
 /*
- * Unit tests of the math op group: each case builds a one-op IR graph with
- * constant operands, runs the op's infer, encodes its kernel call, runs the
- * kernel on a two-thread pool and compares with a naive computation here.
- * `test_ops_math bench` also times a 128x768x768 float MatMul.
+ * Unit tests of the math op group and of onnxc.Attention, whose kernel
+ * otherwise runs only inside generated libraries: each case builds a one-op IR
+ * graph with constant operands, runs the op's infer, encodes its kernel call,
+ * runs the kernel on a two-thread pool and compares with a naive computation
+ * here. `test_ops_math bench` also times a 128x768x768 float MatMul.
  */
 #include "passes/passes.h"
 #include "runtime/k_math.h"
@@ -1024,6 +1025,166 @@ test_einsum(void)
                  (int64_t[]){3, 4}, ref_outer);
 }
 
+/* ---- onnxc.Attention ---- */
+
+enum { ATT_B = 2, ATT_H = 2, ATT_T = 5, ATT_S = 70, ATT_D = 20 };
+
+/*
+ * Element of logical [B * H, rows, cols] item n = b * H + h at (r, c) in
+ * an Attention layout: "bhsd" [B, H, rows, cols], "bshd" [B, rows, H *
+ * cols] or "sbhd" [rows, B, H * cols].
+ */
+static int64_t
+att_offset(const char *layout, int64_t n, int64_t r, int64_t c, int64_t rows,
+           int64_t cols)
+{
+    int64_t b = n / ATT_H, h = n % ATT_H;
+    if (strcmp(layout, "bshd") == 0)
+        return ((b * rows + r) * ATT_H + h) * cols + c;
+    if (strcmp(layout, "sbhd") == 0)
+        return ((r * ATT_B + b) * ATT_H + h) * cols + c;
+    return (n * rows + r) * cols + c;
+}
+
+/* The stored shape of a logical [B * H, rows, cols] tensor in layout. */
+static int
+att_shape(const char *layout, int64_t rows, int64_t cols, int64_t *dims)
+{
+    if (strcmp(layout, "bshd") == 0) {
+        memcpy(dims, (int64_t[]){ATT_B, rows, ATT_H * cols}, 3 * sizeof(*dims));
+        return 3;
+    }
+    if (strcmp(layout, "sbhd") == 0) {
+        memcpy(dims, (int64_t[]){rows, ATT_B, ATT_H * cols}, 3 * sizeof(*dims));
+        return 3;
+    }
+    memcpy(dims, (int64_t[]){ATT_B, ATT_H, rows, cols}, 4 * sizeof(*dims));
+    return 4;
+}
+
+/* softmax(q k^T / scale + mask) v over logical [B * H, *, D] in doubles. */
+static void
+att_reference(const float *q, const float *k, const float *v, const float *mask,
+              double scale, float *out)
+{
+    for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+        for (int64_t t = 0; t < ATT_T; t++) {
+            double w[ATT_S], m = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < ATT_S; j++) {
+                double d = 0;
+                for (int64_t c = 0; c < ATT_D; c++)
+                    d += (double)q[(n * ATT_T + t) * ATT_D + c] *
+                         k[(n * ATT_S + j) * ATT_D + c];
+                w[j] = d / scale + (mask ? mask[n / ATT_H * ATT_S + j] : 0);
+                m = w[j] > m ? w[j] : m;
+            }
+            for (int64_t j = 0; j < ATT_S; j++)
+                sum += w[j] = exp(w[j] - m);
+            for (int64_t c = 0; c < ATT_D; c++) {
+                double acc = 0;
+                for (int64_t j = 0; j < ATT_S; j++)
+                    acc += w[j] * v[(n * ATT_S + j) * ATT_D + c];
+                out[(n * ATT_T + t) * ATT_D + c] = (float)(acc / sum);
+            }
+        }
+}
+
+/* Copy logical [B * H, rows, D] x into layout, or back when to_layout is 0. */
+static void
+att_convert(const char *layout, int64_t rows, const float *x, float *y,
+            bool to_layout)
+{
+    for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < ATT_D; c++) {
+                int64_t l = (n * rows + r) * ATT_D + c;
+                int64_t o = att_offset(layout, n, r, c, rows, ATT_D);
+                if (to_layout)
+                    y[o] = x[l];
+                else
+                    y[l] = x[o];
+            }
+}
+
+/*
+ * onnxc.Attention with every operand and the result in layout, k either
+ * as [.., S, D] or (bhsd only) transposed, and an optional additive mask
+ * [B, 1, 1, S] (rank 4 layouts only), against att_reference.
+ */
+static void
+check_attention(const char *layout, bool k_transposed, bool with_mask)
+{
+    int64_t nq = ATT_B * ATT_H * ATT_T * ATT_D;
+    int64_t nk = ATT_B * ATT_H * ATT_S * ATT_D;
+    float *q = rand_array(nq), *k = rand_array(nk), *v = rand_array(nk);
+    float *mask = rand_array(ATT_B * ATT_S);
+    for (int64_t j = 0; j < ATT_B * ATT_S; j++)
+        mask[j] = j % 7 == 3 ? -10000.0f : 0.0f;
+    float *want = calloc((size_t)nq, sizeof(float));
+    att_reference(q, k, v, with_mask ? mask : NULL, 4.5, want);
+
+    float *sq = malloc((size_t)nq * sizeof(float));
+    float *sk = malloc((size_t)nk * sizeof(float));
+    float *sv = malloc((size_t)nk * sizeof(float));
+    att_convert(layout, ATT_T, q, sq, true);
+    att_convert(layout, ATT_S, k, sk, true);
+    att_convert(layout, ATT_S, v, sv, true);
+    int64_t dq[4], dk[4], dm[4] = {ATT_B, 1, 1, ATT_S};
+    int rank = att_shape(layout, ATT_T, ATT_D, dq);
+    att_shape(layout, ATT_S, ATT_D, dk);
+    if (k_transposed) /* [B, H, D, S] */
+        for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+            for (int64_t j = 0; j < ATT_S; j++)
+                for (int64_t c = 0; c < ATT_D; c++)
+                    sk[(n * ATT_D + c) * ATT_S + j] =
+                        k[(n * ATT_S + j) * ATT_D + c];
+    int64_t dkt[4] = {ATT_B, ATT_H, ATT_D, ATT_S};
+
+    struct run r;
+    struct ir_graph *g = ir_graph_new("t");
+    int32_t ops[4] = {add_f32(g, rank, dq, sq),
+                      add_f32(g, rank, k_transposed ? dkt : dk, sk),
+                      add_f32(g, rank, dk, sv), add_f32(g, 4, dm, mask)};
+    struct ir_op *op =
+        make_op(&r, g, IR_OP_ATTENTION, ops, with_mask ? 4 : 3, 1);
+    ir_op_set_int(op, "k_transposed", k_transposed);
+    ir_op_set_string(op, "scale_op", "div");
+    ir_op_set_float(op, "scale", 4.5);
+    if (strcmp(layout, "bhsd") != 0) {
+        ir_op_set_int(op, "heads", ATT_H);
+        ir_op_set_string(op, "q_layout", layout);
+        ir_op_set_string(op, "k_layout", layout);
+        ir_op_set_string(op, "v_layout", layout);
+        ir_op_set_string(op, "out_layout", layout);
+    }
+    CHECK(run_op(&r) == 0, "Attention in %s failed", layout);
+    if (r.status == 0) {
+        int64_t dout[4] = {ATT_T * ATT_B, ATT_H * ATT_D};
+        int out_rank = strcmp(layout, "sbhd") == 0 ? 2 : rank;
+        if (out_rank != 2)
+            att_shape(layout, ATT_T, ATT_D, dout);
+        CHECK(shape_is(result(&r, 0), out_rank, dout),
+              "Attention output shape in %s", layout);
+        float *got = malloc((size_t)nq * sizeof(float));
+        att_convert(layout, ATT_T, r.out[0], got, false);
+        CHECK_F32(got, want, nq, 1e-4);
+        free(got);
+    }
+    run_free(&r);
+    float *arrays[] = {q, k, v, mask, want, sq, sk, sv};
+    for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+        free(arrays[i]);
+}
+
+static void
+test_attention(void)
+{
+    check_attention("bhsd", false, true);
+    check_attention("bhsd", true, false);
+    check_attention("bshd", false, true);
+    check_attention("sbhd", false, false);
+}
+
 /* ---- MatMul speed ---- */
 
 static double
@@ -1101,6 +1262,7 @@ main(int argc, char **argv)
     test_arg();
     test_topk();
     test_cumsum();
+    test_attention();
     test_einsum();
     rt_pool_destroy(pool);
     printf("%d passed, %d failed\n", n_passed, n_failed);
