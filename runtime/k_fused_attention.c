@@ -324,6 +324,10 @@ attention_task(void *arg, int64_t task)
     int64_t t0 = task % p->row_blocks * ROW_BLOCK;
     int64_t t1 = t0 + ROW_BLOCK < p->t ? t0 + ROW_BLOCK : p->t;
     int64_t base = p->mask ? mask_base(p, b) : 0;
+    /*
+     * NOTE: about 33 KB of stack, on the pool's threads and on the thread
+     * that calls the model's run function, which also runs tasks.
+     */
     struct row_tile tl;
     for (int64_t t = t0; t < t1; t += TILE_ROWS) {
         int n = t1 - t < TILE_ROWS ? (int)(t1 - t) : TILE_ROWS;
