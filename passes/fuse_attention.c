@@ -30,7 +30,6 @@
  */
 #include "fuse_match.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +149,8 @@ match_scores(struct ir_graph *g, int32_t v, struct attention_match *m)
     if (!op || !fuse_single_use(g, v))
         return false;
     if (op->kind == IR_OP_MATMUL) {
+        if (ir_op_attr(op, "perm_b"))
+            return false;
         match_qk(g, op, m);
         return true;
     }
@@ -157,7 +158,7 @@ match_scores(struct ir_graph *g, int32_t v, struct attention_match *m)
     double c;
     int32_t in = scaled_by_const(g, op, &how, &c);
     struct ir_op *mm = fuse_producer_of(g, in, IR_OP_MATMUL);
-    if (!mm || !fuse_single_use(g, in) ||
+    if (!mm || ir_op_attr(mm, "perm_b") || !fuse_single_use(g, in) ||
         !ir_shape_equal(&g->values[in].shape, &g->values[v].shape))
         return false;
     m->scale_op = how;
@@ -273,9 +274,10 @@ match_attention(struct ir_graph *g, struct ir_op *sm, struct attention_match *m)
         m->why = "the Softmax result is a graph output";
         return false;
     }
-    if (!pv || pv->operands[0] != p || pv->operands[1] == p) {
+    if (!pv || pv->operands[0] != p || pv->operands[1] == p ||
+        ir_op_attr(pv, "perm_b")) {
         m->why = "the Softmax result does not feed only the first input "
-                 "of a MatMul";
+                 "of a MatMul without perm_b";
         return false;
     }
     m->v = pv->operands[1];
@@ -293,24 +295,6 @@ match_attention(struct ir_graph *g, struct ir_op *sm, struct attention_match *m)
 static const char *const fold_what[4] = {"head split of Q", "head split of K",
                                          "head split of V",
                                          "head merge of the result"};
-
-static void remark_not_folded(struct pass_manager *pm, const struct ir_op *at,
-                              const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-remark_not_folded(struct pass_manager *pm, const struct ir_op *at,
-                  const char *what, const char *fmt, ...)
-{
-    if (!fuse_explaining(pm))
-        return;
-    fprintf(stderr, "not folded: %s: ", what);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " at node '%s'\n", at->name);
-}
 
 static void
 format_ints(const int64_t *v, int n, char *buf, size_t size)
@@ -357,6 +341,19 @@ perm_mismatch(const struct ir_op *t, const int64_t *want, int rank, char *buf,
     format_ints(want, rank, exp, sizeof(exp));
     snprintf(buf, size, "Transpose perm is [%s], expected [%s]", got, exp);
     return buf;
+}
+
+/* Check that t has head_split_perm's perm, or write why not into why. */
+static bool
+has_head_perm(const struct ir_op *t, int rank, bool to_kt, char *why,
+              size_t size)
+{
+    int64_t want[IR_MAX_RANK];
+    head_split_perm(rank, to_kt, want);
+    if (perm_is(t, want, rank))
+        return true;
+    perm_mismatch(t, want, rank, why, size);
+    return false;
 }
 
 /*
@@ -406,12 +403,8 @@ match_head_split(struct ir_graph *g, int32_t u, bool to_kt, struct head_fold *f,
         snprintf(why, size, "the Transpose result has another user");
         return false;
     }
-    int64_t want[IR_MAX_RANK];
-    head_split_perm(r, to_kt, want);
-    if (!perm_is(t, want, r)) {
-        perm_mismatch(t, want, r, why, size);
+    if (!has_head_perm(t, r, to_kt, why, size))
         return false;
-    }
     int32_t w = t->operands[0];
     struct ir_op *rs = fuse_producer_of(g, w, IR_OP_RESHAPE);
     if (!rs) {
@@ -503,12 +496,8 @@ match_head_merge(struct ir_graph *g, int32_t o, const char *prefer,
         snprintf(why, size, "the result does not feed only a Transpose");
         return false;
     }
-    int64_t want[IR_MAX_RANK];
-    head_split_perm(r, false, want);
-    if (!perm_is(t, want, r)) {
-        perm_mismatch(t, want, r, why, size);
+    if (!has_head_perm(t, r, false, why, size))
         return false;
-    }
     int32_t w = t->results[0];
     struct ir_op *rs = fuse_single_user_of(g, w, IR_OP_RESHAPE);
     if (!rs || rs->operands[0] != w) {
@@ -560,7 +549,7 @@ fold_heads(struct ir_graph *g, struct pass_manager *pm, const struct ir_op *at,
             ok = false;
         }
         if (!ok) {
-            remark_not_folded(pm, at, fold_what[i], "%s", why);
+            fuse_not_folded(pm, at, fold_what[i], "%s", why);
             m->folds[i] = (struct head_fold){.layout = "bhsd"};
             continue;
         }
@@ -570,10 +559,8 @@ fold_heads(struct ir_graph *g, struct pass_manager *pm, const struct ir_op *at,
             *operand[i] = f.value;
         if (i == 1)
             m->k_transposed = false;
-        pass_stat_add(pm, i < 3 ? "head splits folded" : "head merges folded",
-                      1);
-        if (fuse_explaining(pm))
-            fprintf(stderr, "folded %s at node '%s'\n", fold_what[i], at->name);
+        fuse_folded(pm, at, fold_what[i],
+                    i < 3 ? "head splits folded" : "head merges folded");
     }
 }
 

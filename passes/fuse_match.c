@@ -36,19 +36,48 @@ fuse_fused(struct pass_manager *pm, const struct ir_op *at, const char *pattern)
         fprintf(stderr, "fused %s at node '%s'\n", pattern, at->name);
 }
 
+/* Print "VERDICT: WHAT: REASON at node 'NAME'" to stderr. */
+static void
+print_remark(const char *verdict, const char *what, const struct ir_op *at,
+             const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: %s: ", verdict, what);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " at node '%s'\n", at->name);
+}
+
 int
 fuse_reject(struct pass_manager *pm, const struct ir_op *at,
             const char *pattern, const char *fmt, ...)
 {
     if (!fuse_explaining(pm))
         return 0;
-    fprintf(stderr, "not fused: %s: ", pattern);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    print_remark("not fused", pattern, at, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " at node '%s'\n", at->name);
     return 0;
+}
+
+void
+fuse_folded(struct pass_manager *pm, const struct ir_op *at, const char *what,
+            const char *stat)
+{
+    pass_stat_add(pm, stat, 1);
+    if (fuse_explaining(pm))
+        fprintf(stderr, "folded %s at node '%s'\n", what, at->name);
+}
+
+void
+fuse_not_folded(struct pass_manager *pm, const struct ir_op *at,
+                const char *what, const char *fmt, ...)
+{
+    if (!fuse_explaining(pm))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    print_remark("not folded", what, at, fmt, ap);
+    va_end(ap);
 }
 
 int

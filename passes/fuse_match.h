@@ -25,6 +25,17 @@ int fuse_reject(struct pass_manager *pm, const struct ir_op *at,
                 const char *pattern, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Print "folded WHAT at node 'NAME'" when explaining, and add one to the
+ * pass statistic stat, a string that outlives the pass manager.
+ */
+void fuse_folded(struct pass_manager *pm, const struct ir_op *at,
+                 const char *what, const char *stat);
+/* Print "not folded: WHAT: REASON at node 'NAME'" when explaining. */
+void fuse_not_folded(struct pass_manager *pm, const struct ir_op *at,
+                     const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Uses of v by live ops, one per operand slot. */
 int fuse_use_count(const struct ir_graph *g, int32_t v);
 /* v has exactly one use by a live op and is not a graph output. */

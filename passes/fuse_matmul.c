@@ -10,6 +10,12 @@
  * big as the result, x of rank 2 or more, and every swallowed
  * intermediate single-use.
  *
+ * Then a MatMul whose B is a single-use Transpose of a value computed at
+ * run time reads that value in place.  The Transpose's perm becomes the
+ * MatMul's perm_b attribute, and the kernel passes the strides to the
+ * GEMM, which packs B's panels from any strides.  Transposes of constants
+ * are left to constant folding.
+ *
  * Requires: static shapes (infer ran).  Keeps: topological order.
  * Breaks: nothing.
  */
@@ -43,6 +49,8 @@ check_matmul(const struct ir_graph *g, const struct ir_op *mm)
 {
     const struct ir_value *x = &g->values[mm->operands[0]];
     const struct ir_value *w = &g->values[mm->operands[1]];
+    if (ir_op_attr(mm, "perm_b"))
+        return "W is read through perm_b";
     if (w->kind != IR_VALUE_CONST || w->shape.rank != 2)
         return "W is not a constant 2-D matrix";
     if (x->shape.rank < 2)
@@ -134,6 +142,56 @@ try_matmul_at(struct ir_graph *g, struct pass_manager *pm, struct ir_op *mm)
     fuse_refresh(g);
 }
 
+/* The perm of Transpose t: its attribute, or the reversed axes. */
+static bool
+transpose_perm(const struct ir_graph *g, const struct ir_op *t, int64_t *perm)
+{
+    int r = g->values[t->operands[0]].shape.rank;
+    const struct ir_attr *a = ir_op_attr(t, "perm");
+    if (!a) {
+        for (int i = 0; i < r; i++)
+            perm[i] = r - 1 - i;
+        return true;
+    }
+    if (a->kind != IR_ATTR_INTS || a->n != r)
+        return false;
+    memcpy(perm, a->ints, sizeof(int64_t) * (size_t)r);
+    return true;
+}
+
+/* Fold MatMul(a, Transpose(x)) into MatMul(a, x) {perm_b}. */
+static void
+try_transpose_b_at(struct ir_graph *g, struct pass_manager *pm,
+                   struct ir_op *mm)
+{
+    const char *pattern = "Transpose of B";
+    int32_t b = mm->operands[1];
+    struct ir_op *t = fuse_producer_of(g, b, IR_OP_TRANSPOSE);
+    if (!t || ir_op_attr(mm, "perm_b"))
+        return;
+    int32_t x = t->operands[0];
+    int64_t perm[IR_MAX_RANK];
+    if (g->values[b].shape.rank < 2)
+        fuse_not_folded(pm, mm, pattern, "B has rank %d, below 2",
+                        g->values[b].shape.rank);
+    else if (g->values[x].kind == IR_VALUE_CONST)
+        fuse_not_folded(pm, mm, pattern,
+                        "the Transpose input is a constant, which constant "
+                        "folding transposes");
+    else if (!fuse_single_use(g, b))
+        fuse_not_folded(pm, mm, pattern,
+                        "the Transpose result has another user");
+    else if (!transpose_perm(g, t, perm))
+        fuse_not_folded(pm, mm, pattern, "the Transpose has an invalid perm");
+    else {
+        ir_op_set_ints(mm, "perm_b", perm, g->values[b].shape.rank);
+        mm->operands[1] = x;
+        t->dead = true;
+        fuse_refresh(g);
+        fuse_folded(pm, mm, pattern, "Transposes of B folded");
+    }
+}
+
 static int
 run_fuse_matmul(struct ir_graph *g, struct pass_manager *pm)
 {
@@ -141,6 +199,9 @@ run_fuse_matmul(struct ir_graph *g, struct pass_manager *pm)
     for (int32_t i = 0; i < g->n_ops; i++)
         if (!g->ops[i].dead && g->ops[i].kind == IR_OP_MATMUL)
             try_matmul_at(g, pm, &g->ops[i]);
+    for (int32_t i = 0; i < g->n_ops; i++)
+        if (!g->ops[i].dead && g->ops[i].kind == IR_OP_MATMUL)
+            try_transpose_b_at(g, pm, &g->ops[i]);
     return fuse_finish(g);
 }
 

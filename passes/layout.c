@@ -45,7 +45,7 @@ pass_layout_is_packed(const struct ir_op *op)
 /*
  * The strides of op's B operand as a K x N matrix, or false when the op
  * cannot read a packed B: not float32, B not a 2-D constant, A constant
- * (folding computes it), or already packed.
+ * (folding computes it), already packed, or B read through perm_b.
  */
 static bool
 packable(const struct ir_graph *g, const struct ir_op *op, int64_t *k,
@@ -53,7 +53,8 @@ packable(const struct ir_graph *g, const struct ir_op *op, int64_t *k,
 {
     if ((op->kind != IR_OP_MATMUL && op->kind != IR_OP_GEMM &&
          op->kind != IR_OP_FUSED_MATMUL) ||
-        op->n_operands < 2 || pass_layout_is_packed(op))
+        op->n_operands < 2 || pass_layout_is_packed(op) ||
+        ir_op_attr(op, "perm_b"))
         return false;
     const struct ir_value *a = pass_operand(g, op, 0);
     const struct ir_value *b = pass_operand(g, op, 1);

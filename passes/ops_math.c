@@ -66,8 +66,50 @@ struct matmul_plan {
     int64_t m, k, n;
     int n_batch;
     int64_t batch[IR_MAX_RANK][3]; /* size, A step, B step in elements */
+    int64_t b_rs, b_cs;            /* B(l, j) at l * b_rs + j * b_cs */
     struct ir_shape out;
 };
+
+/*
+ * B's shape and the element step of each of its dims.  With the onnxc
+ * attribute perm_b, operand 1 is x and B is Transpose(x, perm_b), read in
+ * place; otherwise B is operand 1, row-major.
+ */
+static int
+matmul_b_view(const struct ir_graph *g, const struct ir_op *op,
+              struct ir_shape *b, int64_t *step)
+{
+    const struct ir_shape *x = &pass_operand(g, op, 1)->shape;
+    int64_t x_step[IR_MAX_RANK], s = 1;
+    for (int i = x->rank - 1; i >= 0; i--) {
+        x_step[i] = s;
+        s *= x->dim[i];
+    }
+    *b = *x;
+    const struct ir_attr *perm = ir_op_attr(op, "perm_b");
+    if (!perm) {
+        memcpy(step, x_step, sizeof(int64_t) * (size_t)x->rank);
+        return 0;
+    }
+    bool seen[IR_MAX_RANK] = {false};
+    bool ok = perm->kind == IR_ATTR_INTS && perm->n == x->rank && x->rank >= 2;
+    for (int i = 0; ok && i < perm->n; i++) {
+        int64_t a = perm->ints[i];
+        ok = a >= 0 && a < x->rank && !seen[a];
+        if (ok) {
+            seen[a] = true;
+            b->dim[i] = x->dim[a];
+            b->sym[i] = x->sym[a];
+            step[i] = x_step[a];
+        }
+    }
+    if (!ok)
+        return ir_error(g, op, IR_NONE,
+                        "attribute perm_b is not a permutation of input 1's "
+                        "%d axes, with 2 or more",
+                        x->rank);
+    return 0;
+}
 
 /*
  * Plan MatMul with numpy rules.  A 1-D A is a row [1, K] and a 1-D B a
@@ -79,7 +121,11 @@ plan_matmul(const struct ir_graph *g, const struct ir_op *op,
             struct matmul_plan *pl)
 {
     const struct ir_shape *a = &pass_operand(g, op, 0)->shape;
-    const struct ir_shape *b = &pass_operand(g, op, 1)->shape;
+    struct ir_shape b_shape;
+    int64_t b_dim_step[IR_MAX_RANK];
+    if (matmul_b_view(g, op, &b_shape, b_dim_step) != 0)
+        return -1;
+    const struct ir_shape *b = &b_shape;
     int ra = a->rank, rb = b->rank;
     if (ra < 1 || rb < 1)
         return ir_error(g, op, IR_NONE,
@@ -102,7 +148,7 @@ plan_matmul(const struct ir_graph *g, const struct ir_op *op,
     int ba = ra > 2 ? ra - 2 : 0, bb = rb > 2 ? rb - 2 : 0;
     int nb = ba > bb ? ba : bb;
     int64_t dims[IR_MAX_RANK];
-    int64_t a_step = pl->m * pl->k, b_step = pl->k * pl->n;
+    int64_t a_step = pl->m * pl->k;
     bool foldable = true;
     for (int d = nb - 1; d >= 0; d--) {
         int ia = d - (nb - ba), ib = d - (nb - bb);
@@ -118,12 +164,13 @@ plan_matmul(const struct ir_graph *g, const struct ir_op *op,
         dims[d] = da == 1 ? db : da;
         pl->batch[d][0] = dims[d];
         pl->batch[d][1] = da == 1 ? 0 : a_step;
-        pl->batch[d][2] = db == 1 ? 0 : b_step;
+        pl->batch[d][2] = db == 1 ? 0 : b_dim_step[ib];
         if (db != 1 || (da == 1 && dims[d] != 1))
             foldable = false;
         a_step *= da;
-        b_step *= db;
     }
+    pl->b_rs = rb >= 2 ? b_dim_step[rb - 2] : b_dim_step[0];
+    pl->b_cs = rb >= 2 ? b_dim_step[rb - 1] : 1;
 
     int r = nb;
     if (ra >= 2)
@@ -174,6 +221,10 @@ matmul_encode(const struct ir_graph *g, const struct ir_op *op,
     }
     pass_params_int(p, pass_layout_panel_width(op));
     pass_params_int(p, pass_layout_is_packed(op));
+    if (ir_op_attr(op, "perm_b")) {
+        pass_params_int(p, pl.b_rs);
+        pass_params_int(p, pl.b_cs);
+    }
     return 0;
 }
 

@@ -365,6 +365,9 @@ attention_task(void *arg, int64_t task)
      * Scores read k^T by rows, so that they vectorise over keys.  A k
      * given as [S, D] that fits the buffer is transposed once here for
      * all the task's rows; a larger one is read by rows of k instead.
+     * NOTE: with kt_buf about 100 KB of stack, on the pool's threads and
+     * on the thread that calls the model's run function, which also runs
+     * tasks.
      */
     float kt_buf[KT_FLOATS];
     const float *kt = NULL;

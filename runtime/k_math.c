@@ -8,6 +8,8 @@
 #include "k_gemm.h"
 #include "k_math.h"
 
+#include <stdbool.h>
+
 enum {
     MT = 48, /* output rows per task of the plain loop */
 };
@@ -242,18 +244,20 @@ check_dtype(struct rt_ctx *ctx, const struct rt_node *node, int32_t dtype)
 
 /*
  * Read the float32 layout parameters at ints[at] and ints[at + 1], the
- * panel width and 1 if B is packed, when n_ints has room for them;
- * otherwise B is unpacked and the default width applies.
+ * panel width and 1 if B is packed.  They are optional, and `after` more
+ * ints may follow them.  Without them B is unpacked and the default width
+ * applies.
  */
 static int
-read_layout(struct rt_ctx *ctx, const struct rt_node *node, int at,
+read_layout(struct rt_ctx *ctx, const struct rt_node *node, int at, int after,
             struct mm *p)
 {
     p->nr = RT_GEMM_NR_DEFAULT;
     p->packed = 0;
-    if (node->n_ints == at)
+    if (node->n_ints == at + after)
         return RT_OK;
-    if (node->n_ints != at + 2 || !rt_gemm_valid_panel(node->ints[at]) ||
+    if (node->n_ints != at + 2 + after ||
+        !rt_gemm_valid_panel(node->ints[at]) ||
         (node->ints[at + 1] != 0 && node->ints[at + 1] != 1))
         return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
     p->nr = node->ints[at];
@@ -268,19 +272,22 @@ read_layout(struct rt_ctx *ctx, const struct rt_node *node, int at,
  * MatMul with numpy semantics.  ints: M, K, N, nb, then nb triples
  * (batch dim size, A step, B step) with steps in elements (0 where that
  * operand is broadcast), then optionally the panel width and 1 if B is
- * packed (see read_layout).  The output is [batch..., M, N] contiguous.
- * A is [M, K] and B is [K, N] per batch item.  Encode has already
- * promoted 1-D operands, and folded the batch of A into M when B has
- * none.  A packed B is one matrix shared by the whole batch.
+ * packed (see read_layout), then optionally B's row and column steps
+ * when B is not a row-major [K, N] (a Transpose read in place).  The
+ * output is [batch..., M, N] contiguous.  A is [M, K] and B is [K, N] per
+ * batch item.  Encode has already promoted 1-D operands, and folded the
+ * batch of A into M when B has none.  A packed B is one matrix shared by
+ * the whole batch.
  */
 int
 rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
                  void *const *bufs)
 {
-    if (node->n_ints < 4 || node->ints[3] < 0 ||
-        (node->n_ints != 4 + 3 * node->ints[3] &&
-         node->n_ints != 6 + 3 * node->ints[3]))
+    int64_t nb = node->n_ints >= 4 ? node->ints[3] : -1;
+    if (nb < 0 || (node->n_ints != 4 + 3 * nb && node->n_ints != 6 + 3 * nb &&
+                   node->n_ints != 8 + 3 * nb))
         return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    bool b_steps = node->n_ints == 8 + 3 * nb;
     int rc = check_dtype(ctx, node, node->descs[0].dtype);
     if (rc != RT_OK)
         return rc;
@@ -295,20 +302,23 @@ rt_kernel_matmul(struct rt_ctx *ctx, const struct rt_node *node,
     p.c = bufs[2];
     p.a_rs = p.k;
     p.a_cs = 1;
-    p.b_rs = p.n;
-    p.b_cs = 1;
+    p.b_rs = b_steps ? node->ints[6 + 3 * nb] : p.n;
+    p.b_cs = b_steps ? node->ints[7 + 3 * nb] : 1;
     p.alpha = 1;
-    p.n_batch = (int)node->ints[3];
+    p.n_batch = (int)nb;
     p.batch = node->ints + 4;
     p.batch_count = 1;
+    bool packed = node->n_ints > 4 + 3 * nb && node->ints[5 + 3 * nb];
     for (int d = 0; d < p.n_batch; d++) {
         p.batch_count *= p.batch[3 * d];
-        if (p.batch[3 * d + 2] != 0 && node->n_ints > 4 + 3 * p.n_batch &&
-            node->ints[node->n_ints - 1])
+        if (p.batch[3 * d + 2] != 0 && packed)
             return rt_fail(ctx, node, RT_ERR_ARGUMENT,
                            "a packed B cannot have batch dims");
     }
-    rc = read_layout(ctx, node, 4 + 3 * p.n_batch, &p);
+    if (b_steps && packed)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                       "a packed B has no row and column steps");
+    rc = read_layout(ctx, node, 4 + 3 * p.n_batch, b_steps ? 2 : 0, &p);
     if (rc != RT_OK)
         return rc;
     mm_run(ctx, &p);
@@ -354,7 +364,7 @@ rt_kernel_gemm(struct rt_ctx *ctx, const struct rt_node *node,
         p.bias_cs = in[6];
     }
     p.batch_count = 1;
-    rc = read_layout(ctx, node, 7, &p);
+    rc = read_layout(ctx, node, 7, 0, &p);
     if (rc != RT_OK)
         return rc;
     mm_run(ctx, &p);

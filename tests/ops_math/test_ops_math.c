@@ -1,8 +1,9 @@
 /*
- * Unit tests of the math op group: each case builds a one-op IR graph with
- * constant operands, runs the op's infer, encodes its kernel call, runs the
- * kernel on a two-thread pool and compares with a naive computation here.
- * `test_ops_math bench` also times a 128x768x768 float MatMul.
+ * Unit tests of the math op group and of onnxc.Attention, whose kernel
+ * otherwise runs only inside generated libraries: each case builds a one-op IR
+ * graph with constant operands, runs the op's infer, encodes its kernel call,
+ * runs the kernel on a two-thread pool and compares with a naive computation
+ * here. `test_ops_math bench` also times a 128x768x768 float MatMul.
  */
 #include "passes/passes.h"
 #include "runtime/k_math.h"
@@ -287,6 +288,81 @@ test_matmul_shapes(void)
                  (int64_t[]){64, 80});
     check_matmul(2, (int64_t[]){37, 300}, 2, (int64_t[]){300, 333}, 2,
                  (int64_t[]){37, 333});
+}
+
+/* y = Transpose(x, perm) for x of rank r, both contiguous. */
+static void
+permute(const float *x, int r, const int64_t *dims, const int64_t *perm,
+        float *y)
+{
+    int64_t step[IR_MAX_RANK], s = 1, n = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        step[i] = s;
+        s *= dims[i];
+    }
+    for (int i = 0; i < r; i++)
+        n *= dims[perm[i]];
+    for (int64_t e = 0; e < n; e++) {
+        int64_t rest = e, off = 0;
+        for (int i = r - 1; i >= 0; i--) {
+            off += rest % dims[perm[i]] * step[perm[i]];
+            rest /= dims[perm[i]];
+        }
+        y[e] = x[off];
+    }
+}
+
+/*
+ * MatMul(a, x) {perm_b} on random data against the product with the
+ * transposed copy of x; rc and dc give the result.
+ */
+static void
+check_matmul_perm_b(int ra, const int64_t *da, int rx, const int64_t *dx,
+                    const int64_t *perm, int rc, const int64_t *dc)
+{
+    struct ir_shape sa = shape_of(ra, da), sx = shape_of(rx, dx);
+    struct ir_shape sc = shape_of(rc, dc);
+    float *a = rand_array(ir_shape_numel(&sa));
+    float *x = rand_array(ir_shape_numel(&sx));
+    float *b = calloc((size_t)ir_shape_numel(&sx), sizeof(float));
+    int64_t db[IR_MAX_RANK];
+    for (int i = 0; i < rx; i++)
+        db[i] = dx[perm[i]];
+    permute(x, rx, dx, perm, b);
+    int64_t nc = ir_shape_numel(&sc);
+    float *want = calloc((size_t)(nc > 0 ? nc : 1), sizeof(float));
+    ref_matmul(a, ra, da, b, rx, db, want, rc, dc);
+
+    struct run r;
+    struct ir_graph *g = ir_graph_new("t");
+    int32_t ops[2] = {add_f32(g, ra, da, a), add_f32(g, rx, dx, x)};
+    struct ir_op *op = make_op(&r, g, IR_OP_MATMUL, ops, 2, 1);
+    ir_op_set_ints(op, "perm_b", perm, rx);
+    CHECK(run_op(&r) == 0, "MatMul with perm_b of rank %d failed", rx);
+    if (r.status == 0) {
+        CHECK(shape_is(result(&r, 0), rc, dc), "MatMul output shape");
+        CHECK_F32((float *)r.out[0], want, nc, 1e-4);
+    }
+    run_free(&r);
+    free(a);
+    free(x);
+    free(b);
+    free(want);
+}
+
+static void
+test_matmul_perm_b(void)
+{
+    /* k^T from [B, S, H, D] heads, and v's [0, 2, 1, 3]. */
+    check_matmul_perm_b(4, (int64_t[]){2, 4, 3, 8}, 4, (int64_t[]){2, 5, 4, 8},
+                        (int64_t[]){0, 2, 3, 1}, 4, (int64_t[]){2, 4, 3, 5});
+    check_matmul_perm_b(4, (int64_t[]){2, 4, 3, 5}, 4, (int64_t[]){2, 5, 4, 8},
+                        (int64_t[]){0, 2, 1, 3}, 4, (int64_t[]){2, 4, 3, 8});
+    /* A 2-D transpose, and one whose batch dim broadcasts over A's. */
+    check_matmul_perm_b(2, (int64_t[]){7, 30}, 2, (int64_t[]){20, 30},
+                        (int64_t[]){1, 0}, 2, (int64_t[]){7, 20});
+    check_matmul_perm_b(3, (int64_t[]){3, 6, 9}, 3, (int64_t[]){9, 1, 4},
+                        (int64_t[]){1, 0, 2}, 3, (int64_t[]){3, 6, 4});
 }
 
 static void
@@ -979,6 +1055,166 @@ test_einsum(void)
                  (int64_t[]){3, 4}, ref_outer);
 }
 
+/* ---- onnxc.Attention ---- */
+
+enum { ATT_B = 2, ATT_H = 2, ATT_T = 5, ATT_S = 70, ATT_D = 20 };
+
+/*
+ * Element of logical [B * H, rows, cols] item n = b * H + h at (r, c) in
+ * an Attention layout: "bhsd" [B, H, rows, cols], "bshd" [B, rows, H *
+ * cols] or "sbhd" [rows, B, H * cols].
+ */
+static int64_t
+att_offset(const char *layout, int64_t n, int64_t r, int64_t c, int64_t rows,
+           int64_t cols)
+{
+    int64_t b = n / ATT_H, h = n % ATT_H;
+    if (strcmp(layout, "bshd") == 0)
+        return ((b * rows + r) * ATT_H + h) * cols + c;
+    if (strcmp(layout, "sbhd") == 0)
+        return ((r * ATT_B + b) * ATT_H + h) * cols + c;
+    return (n * rows + r) * cols + c;
+}
+
+/* The stored shape of a logical [B * H, rows, cols] tensor in layout. */
+static int
+att_shape(const char *layout, int64_t rows, int64_t cols, int64_t *dims)
+{
+    if (strcmp(layout, "bshd") == 0) {
+        memcpy(dims, (int64_t[]){ATT_B, rows, ATT_H * cols}, 3 * sizeof(*dims));
+        return 3;
+    }
+    if (strcmp(layout, "sbhd") == 0) {
+        memcpy(dims, (int64_t[]){rows, ATT_B, ATT_H * cols}, 3 * sizeof(*dims));
+        return 3;
+    }
+    memcpy(dims, (int64_t[]){ATT_B, ATT_H, rows, cols}, 4 * sizeof(*dims));
+    return 4;
+}
+
+/* softmax(q k^T / scale + mask) v over logical [B * H, *, D] in doubles. */
+static void
+att_reference(const float *q, const float *k, const float *v, const float *mask,
+              double scale, float *out)
+{
+    for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+        for (int64_t t = 0; t < ATT_T; t++) {
+            double w[ATT_S], m = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < ATT_S; j++) {
+                double d = 0;
+                for (int64_t c = 0; c < ATT_D; c++)
+                    d += (double)q[(n * ATT_T + t) * ATT_D + c] *
+                         k[(n * ATT_S + j) * ATT_D + c];
+                w[j] = d / scale + (mask ? mask[n / ATT_H * ATT_S + j] : 0);
+                m = w[j] > m ? w[j] : m;
+            }
+            for (int64_t j = 0; j < ATT_S; j++)
+                sum += w[j] = exp(w[j] - m);
+            for (int64_t c = 0; c < ATT_D; c++) {
+                double acc = 0;
+                for (int64_t j = 0; j < ATT_S; j++)
+                    acc += w[j] * v[(n * ATT_S + j) * ATT_D + c];
+                out[(n * ATT_T + t) * ATT_D + c] = (float)(acc / sum);
+            }
+        }
+}
+
+/* Copy logical [B * H, rows, D] x into layout, or back when to_layout is 0. */
+static void
+att_convert(const char *layout, int64_t rows, const float *x, float *y,
+            bool to_layout)
+{
+    for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < ATT_D; c++) {
+                int64_t l = (n * rows + r) * ATT_D + c;
+                int64_t o = att_offset(layout, n, r, c, rows, ATT_D);
+                if (to_layout)
+                    y[o] = x[l];
+                else
+                    y[l] = x[o];
+            }
+}
+
+/*
+ * onnxc.Attention with every operand and the result in layout, k either
+ * as [.., S, D] or (bhsd only) transposed, and an optional additive mask
+ * [B, 1, 1, S] (rank 4 layouts only), against att_reference.
+ */
+static void
+check_attention(const char *layout, bool k_transposed, bool with_mask)
+{
+    int64_t nq = ATT_B * ATT_H * ATT_T * ATT_D;
+    int64_t nk = ATT_B * ATT_H * ATT_S * ATT_D;
+    float *q = rand_array(nq), *k = rand_array(nk), *v = rand_array(nk);
+    float *mask = rand_array(ATT_B * ATT_S);
+    for (int64_t j = 0; j < ATT_B * ATT_S; j++)
+        mask[j] = j % 7 == 3 ? -10000.0f : 0.0f;
+    float *want = calloc((size_t)nq, sizeof(float));
+    att_reference(q, k, v, with_mask ? mask : NULL, 4.5, want);
+
+    float *sq = malloc((size_t)nq * sizeof(float));
+    float *sk = malloc((size_t)nk * sizeof(float));
+    float *sv = malloc((size_t)nk * sizeof(float));
+    att_convert(layout, ATT_T, q, sq, true);
+    att_convert(layout, ATT_S, k, sk, true);
+    att_convert(layout, ATT_S, v, sv, true);
+    int64_t dq[4], dk[4], dm[4] = {ATT_B, 1, 1, ATT_S};
+    int rank = att_shape(layout, ATT_T, ATT_D, dq);
+    att_shape(layout, ATT_S, ATT_D, dk);
+    if (k_transposed) /* [B, H, D, S] */
+        for (int64_t n = 0; n < ATT_B * ATT_H; n++)
+            for (int64_t j = 0; j < ATT_S; j++)
+                for (int64_t c = 0; c < ATT_D; c++)
+                    sk[(n * ATT_D + c) * ATT_S + j] =
+                        k[(n * ATT_S + j) * ATT_D + c];
+    int64_t dkt[4] = {ATT_B, ATT_H, ATT_D, ATT_S};
+
+    struct run r;
+    struct ir_graph *g = ir_graph_new("t");
+    int32_t ops[4] = {add_f32(g, rank, dq, sq),
+                      add_f32(g, rank, k_transposed ? dkt : dk, sk),
+                      add_f32(g, rank, dk, sv), add_f32(g, 4, dm, mask)};
+    struct ir_op *op =
+        make_op(&r, g, IR_OP_ATTENTION, ops, with_mask ? 4 : 3, 1);
+    ir_op_set_int(op, "k_transposed", k_transposed);
+    ir_op_set_string(op, "scale_op", "div");
+    ir_op_set_float(op, "scale", 4.5);
+    if (strcmp(layout, "bhsd") != 0) {
+        ir_op_set_int(op, "heads", ATT_H);
+        ir_op_set_string(op, "q_layout", layout);
+        ir_op_set_string(op, "k_layout", layout);
+        ir_op_set_string(op, "v_layout", layout);
+        ir_op_set_string(op, "out_layout", layout);
+    }
+    CHECK(run_op(&r) == 0, "Attention in %s failed", layout);
+    if (r.status == 0) {
+        int64_t dout[4] = {ATT_T * ATT_B, ATT_H * ATT_D};
+        int out_rank = strcmp(layout, "sbhd") == 0 ? 2 : rank;
+        if (out_rank != 2)
+            att_shape(layout, ATT_T, ATT_D, dout);
+        CHECK(shape_is(result(&r, 0), out_rank, dout),
+              "Attention output shape in %s", layout);
+        float *got = malloc((size_t)nq * sizeof(float));
+        att_convert(layout, ATT_T, r.out[0], got, false);
+        CHECK_F32(got, want, nq, 1e-4);
+        free(got);
+    }
+    run_free(&r);
+    float *arrays[] = {q, k, v, mask, want, sq, sk, sv};
+    for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+        free(arrays[i]);
+}
+
+static void
+test_attention(void)
+{
+    check_attention("bhsd", false, true);
+    check_attention("bhsd", true, false);
+    check_attention("bshd", false, true);
+    check_attention("sbhd", false, false);
+}
+
 /* ---- MatMul speed ---- */
 
 static double
@@ -1045,6 +1281,7 @@ main(int argc, char **argv)
     }
     pool = rt_pool_create(2);
     test_matmul_shapes();
+    test_matmul_perm_b();
     test_matmul_mismatch();
     test_matmul_int();
     test_gemm();
@@ -1056,6 +1293,7 @@ main(int argc, char **argv)
     test_arg();
     test_topk();
     test_cumsum();
+    test_attention();
     test_einsum();
     rt_pool_destroy(pool);
     printf("%d passed, %d failed\n", n_passed, n_failed);
