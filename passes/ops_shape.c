@@ -23,6 +23,8 @@ int pass_shape_encode_split(const struct ir_graph *g, const struct ir_op *op,
 int pass_shape_infer_slice(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_slice(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
+bool pass_shape_view_transpose(const struct ir_graph *g,
+                               const struct ir_op *op);
 bool pass_shape_view_split(const struct ir_graph *g, const struct ir_op *op,
                            int k, int64_t *first);
 bool pass_shape_view_slice(const struct ir_graph *g, const struct ir_op *op,
@@ -373,6 +375,10 @@ pass_op_is_view(const struct ir_graph *g, const struct ir_op *op,
         case IR_OP_SQUEEZE:
         case IR_OP_UNSQUEEZE:
         case IR_OP_IDENTITY:
+            break;
+        case IR_OP_TRANSPOSE:
+            if (!pass_shape_view_transpose(g, op))
+                return false;
             break;
         case IR_OP_SPLIT:
             if (!pass_shape_view_split(g, op, k, &first[k]))

@@ -82,6 +82,28 @@ pass_shape_encode_transpose(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/*
+ * A Transpose keeps the element order when it moves only axes of size 1:
+ * the other axes appear in the output in their input order.
+ */
+bool
+pass_shape_view_transpose(const struct ir_graph *g, const struct ir_op *op)
+{
+    const struct ir_shape *in = &pass_operand(g, op, 0)->shape;
+    int64_t perm[IR_MAX_RANK];
+    if (transpose_perm(g, op, perm) != 0)
+        return false;
+    int64_t last = -1;
+    for (int i = 0; i < in->rank; i++) {
+        if (in->dim[perm[i]] == 1)
+            continue;
+        if (perm[i] < last)
+            return false;
+        last = perm[i];
+    }
+    return true;
+}
+
 /* The op's axis attribute (required when dflt is NULL) mapped to [0, rank). */
 static int
 axis_attr(const struct ir_graph *g, const struct ir_op *op, int rank,

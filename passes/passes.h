@@ -50,8 +50,9 @@ const struct pass_op_impl *pass_op_impl(enum ir_op_kind kind);
 /*
  * True when every result k of op holds the same elements as operand 0
  * from element first[k] on, in the same order (Reshape, Squeeze, a Slice
- * of leading rows), so that it can share operand 0's memory instead of
- * being a copy.  first has n_results entries.  In ops_shape.c.
+ * of leading rows, a Transpose that moves only axes of size 1), so that it
+ * can share operand 0's memory instead of being a copy.  first has
+ * n_results entries.  In ops_shape.c.
  */
 bool pass_op_is_view(const struct ir_graph *g, const struct ir_op *op,
                      int64_t *first);

@@ -100,10 +100,34 @@ def model_input_output():
     return graph, [("x", (3, 4, 5))], reference, 3
 
 
+def model_transpose():
+    """Transposes that move only axes of size 1 are views; others copy."""
+    nodes = [
+        helper.make_node("Transpose", ["a"], ["a_t"], perm=[1, 0, 2]),
+        helper.make_node("Transpose", ["b"], ["b_t"], perm=[0, 2, 1]),
+        helper.make_node("Transpose", ["c"], ["c_t"], perm=[1, 0, 2]),
+        helper.make_node("Neg", ["a_t"], ["a_neg"]),
+    ]
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape)
+           for n, shape in (("a", [1, 4, 3]), ("b", [2, 1, 3]), ("c", [2, 4, 3]))]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ("a_neg", "b_t", "c_t")]
+    graph = helper.make_graph(nodes, "transpose", ins, outs)
+
+    def reference(a, b, c):
+        return {"a_neg": -np.transpose(a, (1, 0, 2)),
+                "b_t": np.transpose(b, (0, 2, 1)),
+                "c_t": np.transpose(c, (1, 0, 2))}
+
+    # The first two Transposes; the third swaps axes of sizes 2 and 4.
+    return graph, [("a", (1, 4, 3)), ("b", (2, 1, 3)), ("c", (2, 4, 3))], reference, 2
+
+
 MODELS = {
     "live_range": model_live_range,
     "not_contiguous": model_not_contiguous,
     "input_output": model_input_output,
+    "transpose": model_transpose,
 }
 
 
