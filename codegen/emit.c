@@ -626,9 +626,10 @@ cg_compile(const struct ir_graph *g, const struct cg_options *o)
     e.g = g;
     e.o = o;
     e.value_globals = ir_xcalloc((size_t)g->n_values + 1, sizeof(LLVMValueRef));
-    cg_plan_memory(g, &e.plan);
     e.ctx = LLVMContextCreate();
-    int rc = load_runtime(&e);
+    int rc = cg_plan_memory(g, &e.plan);
+    if (rc == 0)
+        rc = load_runtime(&e);
     char *cpu = NULL, *features = NULL;
     if (rc == 0)
         rc = make_target(&e, &cpu, &features);

@@ -16,16 +16,23 @@
 #include <stdlib.h>
 
 #define ARENA_ALIGN 64
+/* The largest workspace planned, far above any machine's memory, so that
+ * no sum of offsets and sizes below it overflows. */
+#define ARENA_MAX ((int64_t)1 << 56)
 
 struct block {
     int64_t offset, size;
     int32_t last_use; /* op index after which the bytes are free */
 };
 
+/* Bytes of v rounded up to the alignment, or -1 beyond ARENA_MAX. */
 static int64_t
 value_bytes(const struct ir_value *v)
 {
-    int64_t n = ir_shape_numel(&v->shape) * (int64_t)ir_dtype_size(v->dtype);
+    int64_t n = ir_shape_numel(&v->shape), size = ir_dtype_size(v->dtype);
+    if (n < 0 || (size > 0 && n > ARENA_MAX / size))
+        return -1;
+    n *= size;
     return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 }
 
@@ -114,10 +121,20 @@ cg_plan_memory(const struct ir_graph *g, struct cg_plan *plan)
             if (val->kind != IR_VALUE_RESULT || plan->base[v] >= 0)
                 continue;
             int64_t size = value_bytes(val);
-            plan->naive_size += size;
             /* A result that no op reads still needs a place to be written. */
             int32_t end = last[v] < i ? i : last[v];
-            int64_t off = place(blocks, n, i, size);
+            int64_t off = size < 0 ? 0 : place(blocks, n, i, size);
+            if (size < 0 || off + size > ARENA_MAX) {
+                ir_error(g, op, v,
+                         "the result does not fit the workspace, which "
+                         "cannot exceed 2^56 bytes");
+                free(blocks);
+                free(last);
+                return -1;
+            }
+            plan->naive_size = plan->naive_size > INT64_MAX - size
+                                   ? INT64_MAX
+                                   : plan->naive_size + size;
             plan->offset[v] = off;
             int j = n++;
             while (j > 0 && blocks[j - 1].offset > off) {

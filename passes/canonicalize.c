@@ -12,6 +12,7 @@
  */
 #include "fuse_match.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -81,21 +82,37 @@ no_op_stat(struct ir_graph *g, const struct ir_op *op)
     }
 }
 
+/*
+ * Ops are visited in topological order, and each op's operands are first
+ * mapped through the replacements made so far, so one pass rewrites every
+ * use in time linear in the graph, however many ops are removed.  Use
+ * counts stay those of the input graph, which removals only raise.
+ */
 static int
 run_canonicalize(struct ir_graph *g, struct pass_manager *pm)
 {
     ir_graph_fill_uses(g);
+    int32_t *repl = ir_xmalloc(sizeof(int32_t) * ((size_t)g->n_values + 1));
+    for (int32_t v = 0; v < g->n_values; v++)
+        repl[v] = v;
     for (int32_t i = 0; i < g->n_ops; i++) {
         struct ir_op *op = &g->ops[i];
         if (op->dead)
             continue;
+        for (int k = 0; k < op->n_operands; k++)
+            if (op->operands[k] != IR_NONE)
+                op->operands[k] = repl[op->operands[k]];
         const char *stat = no_op_stat(g, op);
         if (!stat || g->values[op->results[0]].is_output)
             continue;
         op->dead = true;
-        ir_value_replace_uses(g, op->results[0], op->operands[0]);
+        repl[op->results[0]] = op->operands[0];
         pass_stat_add(pm, stat, 1);
     }
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        g->outputs[i] = repl[g->outputs[i]];
+    free(repl);
+    ir_graph_fill_uses(g);
     return fuse_finish(g);
 }
 

@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Limits of one expansion, so that a huge trip count fails cleanly. */
+/* Limits on iterations per Loop and on ops added by all expansions, so
+ * that a huge trip count fails cleanly and compile time stays bounded. */
 #define MAX_ITERATIONS 4096
 #define MAX_NEW_OPS 65536
 
@@ -59,14 +60,20 @@ infer_new(struct expansion *x, int32_t id)
     return pass_infer_op(x->g, id, x->pm, &inserted);
 }
 
+/*
+ * The budget covers all expansions of a compile, so that many Loops of
+ * moderate size cannot add more ops in total than one large Loop may.
+ */
 static int
 check_budget(struct expansion *x)
 {
-    if (x->g->n_ops - x->first_new <= MAX_NEW_OPS)
+    int64_t before = x->pm ? x->pm->expanded_ops : 0;
+    if (before + x->g->n_ops - x->first_new <= MAX_NEW_OPS)
         return 0;
     return ir_error(x->g, &x->g->ops[x->op], IR_NONE,
-                    "expanding this op adds more than %d ops; control flow "
-                    "this large is not supported",
+                    "expanding this op makes control flow add more than %d "
+                    "ops to the graph; control flow this large is not "
+                    "supported",
                     MAX_NEW_OPS);
 }
 
@@ -266,8 +273,8 @@ stack_scan(struct expansion *x, const int32_t *values, int64_t n,
 
 /* The state of an unrolled Loop between iterations. */
 struct unroll {
-    int64_t trip_count; /* -1 when the Loop has none */
-    bool has_cond;
+    int64_t trip_count; /* a negative count runs no iteration */
+    bool has_trip_count, has_cond;
     int64_t cond;
     int n_carried, n_scan;
     int32_t *carried; /* n_carried current values */
@@ -370,8 +377,7 @@ expand_loop(struct expansion *x)
     int rc_c = control_value(x, 1, "cond", IR_DTYPE_BOOL, &u.cond);
     if (rc_m < 0 || rc_c < 0)
         return -1;
-    if (rc_m == 1)
-        u.trip_count = -1;
+    u.has_trip_count = rc_m == 0;
     u.has_cond = rc_c == 0;
     if (!u.has_cond)
         u.cond = 1;
@@ -386,7 +392,8 @@ expand_loop(struct expansion *x)
         u.carried[j] = op->operands[2 + j];
     int32_t *consts = new_map(body);
     int rc = 0;
-    while (rc == 0 && u.cond && (u.trip_count < 0 || u.n_done < u.trip_count)) {
+    while (rc == 0 && u.cond &&
+           (!u.has_trip_count || u.n_done < u.trip_count)) {
         if (u.n_done >= MAX_ITERATIONS)
             rc = ir_error(x->g, &x->g->ops[x->op], IR_NONE,
                           "runs more than %d iterations; onnxc unrolls "
@@ -449,6 +456,8 @@ pass_expand_control_flow(struct ir_graph *g, int32_t i, struct pass_manager *pm,
         pm, g->ops[i].kind == IR_OP_IF ? "If ops inlined" : "Loop ops unrolled",
         1);
     *inserted = g->n_ops - x.first_new;
+    if (pm)
+        pm->expanded_ops += *inserted;
     move_ops(g, i + 1, x.first_new);
     ir_graph_fill_uses(g);
     return 0;

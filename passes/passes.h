@@ -127,7 +127,8 @@ struct pass_manager {
     const struct pass_options *opts;
     struct pass_stat *stats;
     int n_stats, cap_stats;
-    const char *current; /* name of the running pass */
+    const char *current;  /* name of the running pass */
+    int64_t expanded_ops; /* ops that If and Loop expansion added so far */
 };
 
 /* One pass.  Each pass file states what it requires, keeps and breaks. */

@@ -31,6 +31,14 @@ main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    /* `onnxc help COMMAND` is `onnxc COMMAND --help`. */
+    char help_flag[] = "--help";
+    char *help_argv[] = {argv[0], argv[argc > 2 ? 2 : 1], help_flag, NULL};
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+        cmd = argv[2];
+        argc = 3;
+        argv = help_argv;
+    }
     if (strcmp(cmd, "compile") == 0)
         return tool_compile_main(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)

@@ -225,6 +225,10 @@ element(const struct tool_tensor *t, int64_t i)
         return ((const float *)p)[i];
     case IR_DTYPE_DOUBLE:
         return ((const double *)p)[i];
+    case IR_DTYPE_FLOAT16:
+        return ir_half_to_float(((const uint16_t *)p)[i]);
+    case IR_DTYPE_BFLOAT16:
+        return ir_bf16_to_float(((const uint16_t *)p)[i]);
     case IR_DTYPE_INT64:
         return (double)((const int64_t *)p)[i];
     case IR_DTYPE_INT32:
@@ -261,10 +265,8 @@ tool_compare(const char *label, const struct tool_tensor *got,
         return ir_errorf("%s: shape is %s, expected %s", label,
                          ir_shape_format(NULL, &got->shape, sg, sizeof(sg)),
                          ir_shape_format(NULL, &want->shape, sw, sizeof(sw)));
+    /* Half floats too compare as their values, with the tolerances. */
     bool exact = !ir_dtype_is_float(want->dtype);
-    if (want->dtype == IR_DTYPE_FLOAT16 || want->dtype == IR_DTYPE_BFLOAT16) {
-        exact = true; /* NOTE: half floats compare bit for bit */
-    }
     int64_t n = ir_shape_numel(&want->shape), bad = 0;
     for (int64_t i = 0; i < n; i++) {
         bool ok;

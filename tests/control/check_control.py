@@ -272,6 +272,11 @@ def main():
     check_run("loop_zero_trips", onnxc, work, path("zero_trips"),
               {"x": x[:2]}, {"y": x[:2]})
 
+    # A negative trip count runs no iteration, as for i < M does.
+    loop_with_input_count(path("negative_trips"), -3)
+    check_run("loop_negative_trips", onnxc, work, path("negative_trips"),
+              {"x": x[:2]}, {"y": x[:2]})
+
     loop_with_input_count(path("trip_input"), None)
     check_error("loop_trip_count_input", onnxc, work, path("trip_input"),
                 r"Loop node 'counter'.*input 0 \(M\) must be a constant.*"

@@ -281,6 +281,16 @@ def tensors(onnxc, work):
     c.compile(r"initializer 'w' is too large: 4611686018427387904 elements "
               r"of 8 bytes")
 
+    # 2^60 floats pass the int64 check of the size but not the workspace.
+    c = Case(onnxc, work, "result-too-large-for-workspace")
+    expand = [helper.make_node("Expand", ["x", "shape"], ["e"], name="expand"),
+              helper.make_node("ReduceMax", ["e"], ["y"], keepdims=0)]
+    shape = helper.make_tensor("shape", TensorProto.INT64, [1], [1 << 60])
+    save(c.model, expand, [value("x", [1])], [value("y", [])], [shape],
+         opset=17)
+    c.compile(r"Expand node 'expand' .*value 'e' \(f32\[1152921504606846976\]\): "
+              r"the result does not fit the workspace")
+
     c = Case(onnxc, work, "initializer-negative-dim")
     w = tensor("w", TensorProto.FLOAT, [-4])
     save(c.model, add, [x], [y], [w])
