@@ -309,7 +309,15 @@ unroll_once(struct expansion *x, const struct ir_graph *body, struct unroll *u,
     if (rc == 0 && u->has_cond) {
         int32_t c = main_value(x, body, map, consts, body->outputs[0]);
         int cond = constant_condition(x->g, c);
-        if (cond < 0)
+        const struct ir_value *cv = &x->g->values[c];
+        if (cond < 0 && cv->kind == IR_VALUE_CONST)
+            rc = ir_error(x->g, &x->g->ops[x->op], IR_NONE,
+                          "the condition that the body computes in "
+                          "iteration %lld is a constant of dtype %s with "
+                          "%lld elements; it must be one bool",
+                          (long long)u->n_done, ir_dtype_name(cv->dtype),
+                          (long long)ir_shape_numel(&cv->shape));
+        else if (cond < 0)
             rc = ir_error(x->g, &x->g->ops[x->op], IR_NONE,
                           "the condition that the body computes in "
                           "iteration %lld is not a constant; a Loop whose "

@@ -98,13 +98,16 @@ int
 pass_math_reduce_infer(struct ir_graph *g, struct ir_op *op)
 {
     bool reduced[IR_MAX_RANK];
-    if (check_numeric(g, op) != 0 || reduced_dims(g, op, reduced) != 0)
-        return -1;
-    enum ir_dtype t = pass_operand(g, op, 0)->dtype;
-    if (is_global_pool(op->kind) && t != IR_DTYPE_FLOAT && t != IR_DTYPE_DOUBLE)
+    /* The pools check their dtype first, so that the message names the
+     * dtypes they take rather than those of the reductions. */
+    const struct ir_value *in = pass_operand(g, op, 0);
+    if (is_global_pool(op->kind) && in && in->dtype != IR_DTYPE_FLOAT &&
+        in->dtype != IR_DTYPE_DOUBLE)
         return ir_error(g, op, op->operands[0],
                         "dtype %s is not supported (float32 and float64 are)",
-                        ir_dtype_name(t));
+                        ir_dtype_name(in->dtype));
+    if (check_numeric(g, op) != 0 || reduced_dims(g, op, reduced) != 0)
+        return -1;
     const struct ir_value *x = pass_operand(g, op, 0);
     bool keep = is_global_pool(op->kind) || ir_op_int(op, "keepdims", 1) != 0;
     int64_t dims[IR_MAX_RANK];

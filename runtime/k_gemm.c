@@ -414,11 +414,10 @@ tile_rows(const struct rt_gemm *g, const struct tile_shape *ts, int64_t i0,
     int mr = ts->mr, nr = ts->nr;
     int64_t nc = NC_PANELS * (int64_t)nr;
     /*
-     * Rows of A that are contiguous are read in place, not packed, unless
-     * their step is a multiple of 4 KiB: then the rows of a tile fall in
-     * the same sets of the L1 cache and evict each other.
+     * Rows of A that are contiguous are read in place, not packed: when
+     * threads split the columns, each would otherwise pack all of A.
      */
-    bool direct = g->a_cs == 1 && g->a_rs % 1024 != 0;
+    bool direct = g->a_cs == 1;
     int64_t n_tiles = (i1 - i0 + mr - 1) / mr;
 
     for (int64_t jc = j0; jc < j1; jc += nc) {
