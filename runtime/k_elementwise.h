@@ -94,16 +94,6 @@ int rt_kernel_where(struct rt_ctx *ctx, const struct rt_node *node,
                     void *const *bufs);
 
 /*
- * float16 and bfloat16 bits to and from double, defined in
- * k_elementwise_cast.c.  The from_double functions round to nearest, ties
- * to even, and overflow to infinity.
- */
-double rt_f16_to_double(uint16_t h);
-uint16_t rt_f16_from_double(double d);
-double rt_bf16_to_double(uint16_t h);
-uint16_t rt_bf16_from_double(double d);
-
-/*
  * Shared by the elementwise kernel files: run fn(arg, begin, end) over
  * [0, n) in chunks of about RT_EW_CHUNK elements, on ctx's thread pool
  * when n exceeds RT_EW_PARALLEL_MIN, else in one call on this thread.

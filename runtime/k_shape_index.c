@@ -76,64 +76,8 @@ copy_elem(char *dst, const char *src, size_t esize)
     }
 }
 
-static float
-half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0 && man == 0) {
-        bits = sign;
-    } else if (exp == 0) {
-        exp = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            exp--;
-        }
-        bits = sign | exp << 23 | (man & 0x3ff) << 13;
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000 | man << 13;
-    } else {
-        bits = sign | (exp + 112) << 23 | man << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-/* Round to nearest even; overflow gives infinity. */
-static uint16_t
-float_to_half(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t a = x & 0x7fffffff;
-    if (a > 0x7f800000)
-        return sign | 0x7e00;
-    if (a >= 0x477ff000)
-        return sign | 0x7c00;
-    if (a < 0x38800000) {
-        /* Adding 0.5 leaves the value in units of 2^-24 in the low bits. */
-        float t;
-        memcpy(&t, &a, 4);
-        t += 0.5f;
-        uint32_t b;
-        memcpy(&b, &t, 4);
-        return sign | (uint16_t)(b - 0x3f000000);
-    }
-    a += 0xc8000fffu + ((a >> 13) & 1);
-    return sign | (uint16_t)(a >> 13);
-}
-
-static float
-bfloat16_to_float(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
+/* Round to nearest even, keeping a NaN's payload (rt_bf16_from_double
+ * makes it the quiet NaN). */
 static uint16_t
 float_to_bfloat16(float f)
 {
@@ -240,10 +184,12 @@ combine(int32_t dtype, int reduction, char *dst, const char *src, int64_t n)
         const uint16_t *s = (const uint16_t *)src;
         bool half = dtype == RT_FLOAT16;
         for (int64_t i = 0; i < n; i++) {
-            float a = half ? half_to_float(d[i]) : bfloat16_to_float(d[i]);
-            float b = half ? half_to_float(s[i]) : bfloat16_to_float(s[i]);
+            float a = half ? (float)rt_f16_to_double(d[i])
+                           : (float)rt_bf16_to_double(d[i]);
+            float b = half ? (float)rt_f16_to_double(s[i])
+                           : (float)rt_bf16_to_double(s[i]);
             float r = reduce_float(reduction, a, b);
-            d[i] = half ? float_to_half(r) : float_to_bfloat16(r);
+            d[i] = half ? rt_f16_from_double(r) : float_to_bfloat16(r);
         }
         break;
     }
@@ -675,10 +621,10 @@ numeric_index(const void *buf, int32_t dtype, int64_t i, int64_t *out)
         v = ((const double *)buf)[i];
         break;
     case RT_FLOAT16:
-        v = half_to_float(((const uint16_t *)buf)[i]);
+        v = (float)rt_f16_to_double(((const uint16_t *)buf)[i]);
         break;
     case RT_BFLOAT16:
-        v = bfloat16_to_float(((const uint16_t *)buf)[i]);
+        v = (float)rt_bf16_to_double(((const uint16_t *)buf)[i]);
         break;
     default:
         return false;

@@ -79,6 +79,16 @@ struct rt_ctx {
 typedef int (*rt_kernel_fn)(struct rt_ctx *ctx, const struct rt_node *node,
                             void *const *bufs);
 
+/*
+ * float16 and bfloat16 bits to and from double, defined in
+ * k_elementwise_cast.c.  The from_double functions round to nearest, ties
+ * to even, and overflow to infinity.
+ */
+double rt_f16_to_double(uint16_t h);
+uint16_t rt_f16_from_double(double d);
+double rt_bf16_to_double(uint16_t h);
+uint16_t rt_bf16_from_double(double d);
+
 /* Element i of a numeric tensor of dtype as a double; 0 for other dtypes. */
 static inline double
 rt_load_f64(const void *p, int32_t dtype, int64_t i)
