@@ -48,7 +48,7 @@ extern const struct pass_op_impl pass_ops_fused[]; /* ops_fused.c */
 /* The entry for kind, or NULL if onnxc cannot compile it yet. */
 const struct pass_op_impl *pass_op_impl(enum ir_op_kind kind);
 /*
- * True when every result k of op holds the same elements as operand 0
+ * True when every result k of op contains the same elements as operand 0
  * from element first[k] on, in the same order (Reshape, Squeeze, a Slice
  * of leading rows, a Transpose that moves only axes of size 1), so that it
  * can share operand 0's memory instead of being a copy.  first has

@@ -364,10 +364,9 @@ attention_task(void *arg, int64_t task)
     /*
      * Scores read k^T by rows, so that they vectorise over keys.  A k
      * given as [S, D] that fits the buffer is transposed once here for
-     * all the task's rows; a larger one is read by rows of k instead.
-     * NOTE: with kt_buf about 100 KB of stack, on the pool's threads and
-     * on the thread that calls the model's run function, which also runs
-     * tasks.
+     * all the task's rows.  A larger one is read by rows of k instead.
+     * NOTE: a task uses about 100 KB of stack with kt_buf.  Tasks run on
+     * the pool's threads and on the thread that calls the run function.
      */
     float kt_buf[KT_FLOATS];
     const float *kt = NULL;
