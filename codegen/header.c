@@ -33,6 +33,8 @@ c_dtype(enum ir_dtype t)
         return "int32 (int32_t)";
     case IR_DTYPE_BOOL:
         return "bool (uint8_t, 0 or 1)";
+    case IR_DTYPE_STRING:
+        return "string (const char *)";
     default:
         return ir_dtype_name(t);
     }
@@ -82,6 +84,7 @@ static const char common_types[] =
     "    ONNXC_INT16 = 5,\n"
     "    ONNXC_INT32 = 6,\n"
     "    ONNXC_INT64 = 7,\n"
+    "    ONNXC_STRING = 8, /* data is an array of const char * */\n"
     "    ONNXC_BOOL = 9,\n"
     "    ONNXC_FLOAT16 = 10,\n"
     "    ONNXC_DOUBLE = 11,\n"
@@ -121,7 +124,10 @@ static const char api_decls[] =
     " * Run the model.  Tensors come in the order listed above, with\n"
     " * exactly the listed dtype and shape; outputs are written into\n"
     " * the caller's buffers.  Returns ONNXC_OK or an error status,\n"
-    " * with a message from @_last_error.\n"
+    " * with a message from @_last_error.  A string tensor's data is\n"
+    " * an array of pointers to NUL-terminated strings; the pointers\n"
+    " * written to a string output point into the session or into the\n"
+    " * inputs, and stay valid until the next run or @_destroy.\n"
     " */\n"
     "int @_run(@_session_t *s, const struct onnxc_tensor *inputs,\n"
     "          int32_t num_inputs, struct onnxc_tensor *outputs,\n"

@@ -24,6 +24,7 @@ fe_dtype_from_onnx(int32_t elem_type)
     case IR_DTYPE_INT16:
     case IR_DTYPE_INT32:
     case IR_DTYPE_INT64:
+    case IR_DTYPE_STRING:
     case IR_DTYPE_BOOL:
     case IR_DTYPE_FLOAT16:
     case IR_DTYPE_DOUBLE:
@@ -564,6 +565,10 @@ fe_decode_tensor(const Onnx__TensorProto *t, const char *what,
                          "supported",
                          what, fe_unsupported_dtype_name(t->data_type),
                          (int)t->data_type);
+    if (dtype == IR_DTYPE_STRING)
+        return ir_errorf("%s is a string tensor; string constants are not "
+                         "supported (string graph inputs and outputs are)",
+                         what);
     if (t->segment)
         return ir_errorf("%s is a segment of a larger tensor, which is not "
                          "supported",
@@ -590,6 +595,50 @@ fe_decode_tensor(const Onnx__TensorProto *t, const char *what,
     return 0;
 }
 
+/*
+ * Decode a string tensor into one allocation: numel pointers, then the
+ * NUL-terminated strings they point to.  A string with a NUL byte inside
+ * ends at that byte.
+ */
+static int
+decode_strings(const Onnx__TensorProto *t, const char *what,
+               struct ir_shape *shape_out, void **data_out, size_t *nbytes_out)
+{
+    struct ir_shape shape;
+    int64_t numel = 0;
+    if (decode_shape(t, what, &shape, &numel))
+        return -1;
+    if (t->has_raw_data ||
+        (t->has_data_location &&
+         t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+        return ir_errorf("%s is a string tensor stored as raw or external "
+                         "data; strings must be in string_data",
+                         what);
+    if ((int64_t)t->n_string_data != numel)
+        return ir_errorf("%s: string_data has %zu values, but its shape "
+                         "needs %lld",
+                         what, t->n_string_data, (long long)numel);
+    size_t total = (size_t)numel * sizeof(char *);
+    for (size_t i = 0; i < t->n_string_data; i++)
+        total += t->string_data[i].len + 1;
+    char **ptrs = alloc_data(what, total + 1);
+    if (!ptrs)
+        return -1;
+    char *bytes = (char *)(ptrs + numel);
+    for (size_t i = 0; i < t->n_string_data; i++) {
+        size_t len = t->string_data[i].len;
+        if (len)
+            memcpy(bytes, t->string_data[i].data, len);
+        bytes[len] = 0;
+        ptrs[i] = bytes;
+        bytes += len + 1;
+    }
+    *shape_out = shape;
+    *data_out = ptrs;
+    *nbytes_out = (size_t)numel * sizeof(char *);
+    return 0;
+}
+
 int
 fe_load_tensor_file(const char *path, enum ir_dtype *dtype,
                     struct ir_shape *shape, void **data, size_t *nbytes,
@@ -612,7 +661,13 @@ fe_load_tensor_file(const char *path, enum ir_dtype *dtype,
     else
         snprintf(what, sizeof(what), "tensor in '%s'", path);
     char *dir = fe_dir_name(path);
-    int rc = fe_decode_tensor(t, what, dir, dtype, shape, data, nbytes);
+    int rc;
+    if (t->has_data_type && t->data_type == IR_DTYPE_STRING) {
+        *dtype = IR_DTYPE_STRING;
+        rc = decode_strings(t, what, shape, data, nbytes);
+    } else {
+        rc = fe_decode_tensor(t, what, dir, dtype, shape, data, nbytes);
+    }
     free(dir);
     if (rc == 0 && name_out)
         *name_out = t->name && *t->name ? ir_xstrdup(t->name) : NULL;

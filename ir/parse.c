@@ -840,7 +840,7 @@ parse_dense(struct parser *ps, struct ir_value *v)
     size_t esize = ir_dtype_size(v->dtype);
     if (numel < 0)
         return error_at(ps, line, col, "dense data needs a static shape");
-    if (esize == 0)
+    if (esize == 0 || v->dtype == IR_DTYPE_STRING)
         return error_at(ps, line, col,
                         "dense data is not supported for dtype %s; "
                         "use bytes<\"...\">",

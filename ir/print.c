@@ -278,7 +278,7 @@ print_const_data(FILE *out, const struct ir_value *v)
     }
     size_t esize = ir_dtype_size(v->dtype);
     int64_t numel = ir_shape_numel(&v->shape);
-    bool numeric = esize > 0 && numel >= 0 &&
+    bool numeric = esize > 0 && v->dtype != IR_DTYPE_STRING && numel >= 0 &&
                    (uint64_t)numel <= SIZE_MAX / esize &&
                    (size_t)numel * esize == v->nbytes;
     if (numeric && numel <= DENSE_MAX_ELEMENTS) {

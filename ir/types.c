@@ -18,7 +18,8 @@ static const struct {
     [IR_DTYPE_INT16] = {"i16", 2},
     [IR_DTYPE_INT32] = {"i32", 4},
     [IR_DTYPE_INT64] = {"i64", 8},
-    [IR_DTYPE_STRING] = {"string", 0},
+    /* A pointer per element.  No constant has this dtype. */
+    [IR_DTYPE_STRING] = {"string", sizeof(const char *)},
     [IR_DTYPE_BOOL] = {"bool", 1},
     [IR_DTYPE_FLOAT16] = {"f16", 2},
     [IR_DTYPE_DOUBLE] = {"f64", 8},

@@ -95,6 +95,10 @@ check_const(struct verifier *vf, int32_t v)
         FAULT(vf, NULL, v, "constant has no data");
         return;
     }
+    if (val->dtype == IR_DTYPE_STRING) {
+        FAULT(vf, NULL, v, "constants of dtype string are not supported");
+        return;
+    }
     size_t esize = ir_dtype_size(val->dtype);
     int64_t numel = ir_shape_numel(&val->shape);
     if (esize == 0 || numel < 0)

@@ -36,9 +36,16 @@ all_results_const(const struct ir_graph *g, const struct ir_op *op)
     return true;
 }
 
+/*
+ * Whether folding op is worth the constant it makes.  A string result is
+ * never folded: a constant cannot hold strings.
+ */
 static bool
 worth_folding(const struct ir_graph *g, const struct ir_op *op)
 {
+    for (int i = 0; i < op->n_results; i++)
+        if (g->values[op->results[i]].dtype == IR_DTYPE_STRING)
+            return false;
     size_t in_bytes = 0, out_bytes = 0;
     for (int i = 0; i < op->n_operands; i++) {
         const struct ir_value *v = pass_operand(g, op, i);

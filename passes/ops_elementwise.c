@@ -22,6 +22,8 @@
 #define M_BOOL BIT(BOOL)
 /* Any dtype that a kernel can move without reading, halves included. */
 #define M_DATA (M_NUM | M_BOOL | M_HALF)
+/* The same with strings, whose pointers move like 8-byte numbers. */
+#define M_MOVE (M_DATA | BIT(STRING))
 
 static bool
 in_mask(enum ir_dtype t, unsigned mask)
@@ -230,7 +232,7 @@ encode_unary(const struct ir_graph *g, const struct ir_op *op,
 /* ---- Cast, CastLike, Identity, Dropout ---- */
 
 /* Dtypes Cast converts between. */
-#define M_CAST (M_NUM | M_BOOL | M_HALF)
+#define M_CAST (M_NUM | M_BOOL | M_HALF | BIT(STRING))
 
 /* Cast's `to`, a dtype number; the frontend converts Cast-1's names. */
 static int
@@ -246,14 +248,23 @@ cast_target(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/*
+ * Strings convert to and from the numeric dtypes only: ONNX does not say
+ * how a bool prints or parses.
+ */
 static int
 check_cast_target(const struct ir_graph *g, const struct ir_op *op,
-                  enum ir_dtype to)
+                  enum ir_dtype from, enum ir_dtype to)
 {
-    if (in_mask(to, M_CAST))
-        return 0;
-    return ir_error(g, op, IR_NONE, "cast to dtype %s is not supported",
-                    ir_dtype_name(to));
+    if (!in_mask(to, M_CAST))
+        return ir_error(g, op, IR_NONE, "cast to dtype %s is not supported",
+                        ir_dtype_name(to));
+    if ((from == IR_DTYPE_STRING && to == IR_DTYPE_BOOL) ||
+        (from == IR_DTYPE_BOOL && to == IR_DTYPE_STRING))
+        return ir_error(g, op, op->operands[0],
+                        "cast from %s to %s is not supported",
+                        ir_dtype_name(from), ir_dtype_name(to));
+    return 0;
 }
 
 /* Cast (opsets 1, 6, 9, 13, 19): y has dtype `to` and x's shape. */
@@ -263,7 +274,8 @@ infer_cast(struct ir_graph *g, struct ir_op *op)
     const struct ir_value *x;
     enum ir_dtype to = IR_DTYPE_UNDEFINED;
     if (operand_typed(g, op, 0, M_CAST, &x) != 0 ||
-        cast_target(g, op, &to) != 0 || check_cast_target(g, op, to) != 0)
+        cast_target(g, op, &to) != 0 ||
+        check_cast_target(g, op, x->dtype, to) != 0)
         return -1;
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, to, &shape);
@@ -280,7 +292,7 @@ infer_cast_like(struct ir_graph *g, struct ir_op *op)
     like = pass_operand(g, op, 1);
     if (!like)
         return ir_error(g, op, IR_NONE, "required input 1 is missing");
-    if (check_cast_target(g, op, like->dtype) != 0)
+    if (check_cast_target(g, op, x->dtype, like->dtype) != 0)
         return -1;
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, like->dtype, &shape);
@@ -291,7 +303,7 @@ static int
 infer_identity(struct ir_graph *g, struct ir_op *op)
 {
     const struct ir_value *x;
-    if (operand_typed(g, op, 0, M_DATA, &x) != 0)
+    if (operand_typed(g, op, 0, M_MOVE, &x) != 0)
         return -1;
     struct ir_shape shape = x->shape;
     pass_set_result(g, op, 0, x->dtype, &shape);
@@ -563,8 +575,8 @@ infer_where(struct ir_graph *g, struct ir_op *op)
     const struct ir_value *cond, *x, *y;
     struct ir_shape shape;
     if (operand_typed(g, op, 0, M_BOOL, &cond) != 0 ||
-        operand_typed(g, op, 1, M_DATA, &x) != 0 ||
-        operand_typed(g, op, 2, M_DATA, &y) != 0 ||
+        operand_typed(g, op, 1, M_MOVE, &x) != 0 ||
+        operand_typed(g, op, 2, M_MOVE, &y) != 0 ||
         same_dtype(g, op, 1, x, 2, y) != 0 ||
         broadcast_operands(g, op, 0, 2, false, &shape) != 0)
         return -1;

@@ -65,6 +65,10 @@ int pass_shape_infer_eye_like(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_eye_like(const struct ir_graph *g, const struct ir_op *op,
                                struct pass_params *p);
 
+/*
+ * Check that input i is present, has a known rank and a dtype whose
+ * elements can be moved; strings can, as pointers.
+ */
 int
 pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op, int i)
 {
@@ -77,6 +81,21 @@ pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op, int i)
                         ir_dtype_name(v->dtype));
     if (v->shape.rank < 0)
         return ir_error(g, op, op->operands[i], "input %d has an unknown rank",
+                        i);
+    return 0;
+}
+
+/* Like pass_shape_check_data, for ops that read or make up elements. */
+int
+pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
+                         int i)
+{
+    if (pass_shape_check_data(g, op, i) != 0)
+        return -1;
+    if (pass_operand(g, op, i)->dtype == IR_DTYPE_STRING)
+        return ir_error(g, op, op->operands[i],
+                        "input %d has dtype string, which this op does not "
+                        "support",
                         i);
     return 0;
 }

@@ -13,6 +13,10 @@
 /* ops_shape.c */
 int pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op,
                           int i);
+int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
+                             int i);
+int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
+                             int i);
 int pass_shape_check_rank(const struct ir_graph *g, const struct ir_op *op,
                           int64_t rank);
 
@@ -202,6 +206,10 @@ check_scatter(const struct ir_graph *g, const struct ir_op *op)
         return ir_error(g, op, op->operands[2],
                         "updates must have the data dtype %s",
                         ir_dtype_name(pass_operand(g, op, 0)->dtype));
+    if (reduction != RT_SCATTER_NONE &&
+        pass_operand(g, op, 0)->dtype == IR_DTYPE_STRING)
+        return ir_error(g, op, op->operands[0],
+                        "a reduction over strings is not supported");
     return 0;
 }
 
@@ -302,8 +310,8 @@ pass_shape_infer_one_hot(struct ir_graph *g, struct ir_op *op)
 {
     int axis;
     double depth;
-    if (pass_shape_check_data(g, op, 0) != 0 ||
-        pass_shape_check_data(g, op, 2) != 0 ||
+    if (pass_shape_check_numbers(g, op, 0) != 0 ||
+        pass_shape_check_numbers(g, op, 2) != 0 ||
         pass_operand_scalar(g, op, 1, &depth) != 0 ||
         one_hot_axis(g, op, &axis) != 0)
         return -1;
@@ -479,7 +487,7 @@ pass_shape_infer_range(struct ir_graph *g, struct ir_op *op)
 int
 pass_shape_infer_trilu(struct ir_graph *g, struct ir_op *op)
 {
-    if (pass_shape_check_data(g, op, 0) != 0)
+    if (pass_shape_check_numbers(g, op, 0) != 0)
         return -1;
     const struct ir_value *in = pass_operand(g, op, 0);
     const struct ir_value *k = pass_operand(g, op, 1);
@@ -507,14 +515,14 @@ pass_shape_encode_trilu(const struct ir_graph *g, const struct ir_op *op,
 int
 pass_shape_infer_eye_like(struct ir_graph *g, struct ir_op *op)
 {
-    if (pass_shape_check_data(g, op, 0) != 0)
+    if (pass_shape_check_numbers(g, op, 0) != 0)
         return -1;
     const struct ir_value *in = pass_operand(g, op, 0);
     if (in->shape.rank != 2)
         return ir_error(g, op, op->operands[0], "the input must be 2-D");
     enum ir_dtype dtype =
         (enum ir_dtype)ir_op_int(op, "dtype", (int64_t)in->dtype);
-    if (ir_dtype_size(dtype) == 0)
+    if (ir_dtype_size(dtype) == 0 || dtype == IR_DTYPE_STRING)
         return ir_error(g, op, IR_NONE, "dtype %s is not supported",
                         ir_dtype_name(dtype));
     pass_set_result(g, op, 0, dtype, &in->shape);

@@ -12,6 +12,10 @@
 /* ops_shape.c */
 int pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op,
                           int i);
+int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
+                             int i);
+int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
+                             int i);
 int pass_shape_check_rank(const struct ir_graph *g, const struct ir_op *op,
                           int64_t rank);
 
@@ -593,7 +597,7 @@ pad_plan(const struct ir_graph *g, const struct ir_op *op,
 int
 pass_shape_infer_pad(struct ir_graph *g, struct ir_op *op)
 {
-    if (pass_shape_check_data(g, op, 0) != 0)
+    if (pass_shape_check_numbers(g, op, 0) != 0)
         return -1;
     const struct ir_value *in = pass_operand(g, op, 0);
     const struct ir_value *value = pass_operand(g, op, 2);

@@ -104,6 +104,17 @@ void rt_ew_split(struct rt_ctx *ctx, int64_t n,
                  void (*fn)(void *arg, int64_t begin, int64_t end), void *arg);
 
 /*
+ * Cast's string cases, in k_elementwise_string.c: n numbers of dtype from
+ * to strings kept in ctx->strings, and n strings to numbers of dtype to.
+ * rt_cast_from_double converts one double as Cast does (saturating).
+ */
+int rt_cast_to_string(struct rt_ctx *ctx, const struct rt_node *node,
+                      const void *x, int32_t from, const char **y, int64_t n);
+int rt_cast_from_string(struct rt_ctx *ctx, const struct rt_node *node,
+                        const char *const *x, void *y, int32_t to, int64_t n);
+void rt_cast_from_double(const double *v, int32_t to, void *y);
+
+/*
  * Type lists for the kernel files, expanded as
  *   X(op, suffix, C type, unsigned twin, dtype, lowest, highest)
  * with op passed through.  Integer arithmetic goes through the unsigned

@@ -1,7 +1,7 @@
 /*
  * The Cast kernel (also CastLike): every pair of the numeric dtypes and
  * bool, plus float16 and bfloat16, which are converted through double with
- * round-to-nearest-even.
+ * round-to-nearest-even, and strings to and from numbers.
  */
 #include "k_elementwise.h"
 
@@ -201,7 +201,7 @@ is_half(int32_t dtype)
 static bool
 is_castable(int32_t dtype)
 {
-    return is_half(dtype) ||
+    return is_half(dtype) || dtype == RT_STRING ||
            (dtype >= 0 && dtype <= RT_BFLOAT16 && cast_loops[dtype][dtype]);
 }
 
@@ -246,6 +246,13 @@ cast_run(const struct cast_job *job, const char *x, char *y, int64_t n)
     }
 }
 
+void
+rt_cast_from_double(const double *v, int32_t to, void *y)
+{
+    struct cast_job job = {.from = RT_DOUBLE, .to = to};
+    cast_run(&job, (const char *)v, y, 1);
+}
+
 static void
 cast_chunk(void *arg, int64_t begin, int64_t end)
 {
@@ -277,14 +284,20 @@ rt_kernel_cast(struct rt_ctx *ctx, const struct rt_node *node,
         .x_size = rt_dtype_size(dx->dtype),
         .y_size = rt_dtype_size(dy->dtype),
     };
-    if (!is_castable(job.from) || !is_castable(job.to))
-        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
-                       "Cast from dtype %d to %d is not supported",
-                       (int)job.from, (int)job.to);
     int64_t n = rt_numel(dx);
     if (n != rt_numel(dy))
         return rt_fail(ctx, node, RT_ERR_SHAPE,
                        "output size differs from the input's");
+    if (job.from != job.to && job.to == RT_STRING)
+        return rt_cast_to_string(ctx, node, job.x, job.from,
+                                 (const char **)job.y, n);
+    if (job.from != job.to && job.from == RT_STRING)
+        return rt_cast_from_string(ctx, node, (const char *const *)job.x, job.y,
+                                   job.to, n);
+    if (!is_castable(job.from) || !is_castable(job.to))
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                       "Cast from dtype %d to %d is not supported",
+                       (int)job.from, (int)job.to);
     if (job.from == job.to) {
         if (n > 0)
             memcpy(job.y, job.x, (size_t)n * job.x_size);

@@ -22,6 +22,7 @@ enum rt_dtype {
     RT_INT16 = 5,
     RT_INT32 = 6,
     RT_INT64 = 7,
+    RT_STRING = 8, /* a const char * per element, NUL-terminated */
     RT_BOOL = 9,
     RT_FLOAT16 = 10,
     RT_DOUBLE = 11,
@@ -64,11 +65,16 @@ struct rt_node {
 };
 
 struct rt_pool;
+struct rt_strings;
 
-/* The run-time context of a kernel: the thread pool and an error slot. */
+/*
+ * The run-time context of a kernel: the thread pool, an error slot and the
+ * storage that strings made during a run live in.
+ */
 struct rt_ctx {
-    struct rt_pool *pool; /* NULL runs everything on the calling thread */
-    char *error;          /* RT_ERROR_SIZE bytes */
+    struct rt_pool *pool;       /* NULL runs everything on the calling thread */
+    char *error;                /* RT_ERROR_SIZE bytes */
+    struct rt_strings *strings; /* NULL when no kernel may make strings */
 };
 
 /*
@@ -151,7 +157,16 @@ rt_load_i64(const void *p, int32_t dtype, int64_t i)
 /* ---- util.c ---- */
 
 int64_t rt_numel(const struct rt_desc *d);
-size_t rt_dtype_size(int32_t dtype);
+size_t rt_dtype_size(int32_t dtype); /* a pointer's size for strings */
+/*
+ * String storage.  rt_strings_alloc returns n bytes that live until
+ * rt_strings_clear, or NULL when memory runs out or ctx has no storage.
+ * It is not thread-safe: call it before splitting work over the pool.
+ */
+struct rt_strings *rt_strings_create(void);
+char *rt_strings_alloc(struct rt_ctx *ctx, size_t n);
+void rt_strings_clear(struct rt_strings *s);
+void rt_strings_destroy(struct rt_strings *s);
 /* Write "Op 'node': message" into ctx->error and return status. */
 int rt_fail(struct rt_ctx *ctx, const struct rt_node *node, int status,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));

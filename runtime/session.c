@@ -23,6 +23,7 @@ struct rt_session {
     size_t arena_size;
     void **in_ptrs;
     void **out_ptrs;
+    struct rt_strings *strings; /* strings of the last run's outputs */
     char error[RT_ERROR_SIZE];
 };
 
@@ -44,6 +45,8 @@ dtype_name(int32_t t)
         return "int32";
     case RT_INT64:
         return "int64";
+    case RT_STRING:
+        return "string";
     case RT_BOOL:
         return "bool";
     case RT_FLOAT16:
@@ -114,7 +117,8 @@ rt_session_create(const struct rt_model *m, int n_threads,
     s->out_ptrs = calloc((size_t)m->n_outputs + 1, sizeof(void *));
     size_t size = (size_t)m->arena_size;
     s->arena_owned = malloc(size + WORKSPACE_ALIGN);
-    if (!s->in_ptrs || !s->out_ptrs || !s->arena_owned) {
+    s->strings = rt_strings_create();
+    if (!s->in_ptrs || !s->out_ptrs || !s->arena_owned || !s->strings) {
         rt_session_destroy(s);
         return RT_ERR_MEMORY;
     }
@@ -184,6 +188,16 @@ check_tensor(struct rt_session *s, const char *role, const struct rt_io *io,
                  "%s '%s': shape is %s, expected %s", role, io->name, got,
                  want);
         return RT_ERR_SHAPE;
+    }
+    if (d->dtype == RT_STRING && role[0] == 'i') {
+        const char *const *str = t->data;
+        for (int64_t i = 0, n = rt_numel(d); i < n; i++)
+            if (!str[i]) {
+                snprintf(s->error, sizeof(s->error),
+                         "input '%s': string %lld is NULL", io->name,
+                         (long long)i);
+                return RT_ERR_ARGUMENT;
+            }
     }
     return RT_OK;
 }
@@ -265,7 +279,9 @@ rt_session_run(struct rt_session *s, const struct rt_tensor *inputs,
     int rc = check_overlaps(s, inputs, outputs);
     if (rc)
         return rc;
-    struct rt_ctx ctx = {.pool = s->pool, .error = s->error};
+    rt_strings_clear(s->strings);
+    struct rt_ctx ctx = {
+        .pool = s->pool, .error = s->error, .strings = s->strings};
     return m->forward(&ctx, s->in_ptrs, s->out_ptrs, s->arena);
 }
 
@@ -284,5 +300,6 @@ rt_session_destroy(struct rt_session *s)
     free(s->arena_owned);
     free(s->in_ptrs);
     free(s->out_ptrs);
+    rt_strings_destroy(s->strings);
     free(s);
 }

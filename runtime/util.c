@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int64_t
 rt_numel(const struct rt_desc *d)
@@ -37,6 +38,8 @@ rt_dtype_size(int32_t dtype)
     case RT_DOUBLE:
     case RT_UINT64:
         return 8;
+    case RT_STRING:
+        return sizeof(const char *);
     default:
         return 0;
     }
@@ -60,4 +63,52 @@ rt_fail(struct rt_ctx *ctx, const struct rt_node *node, int status,
     vsnprintf(ctx->error + at, (size_t)(RT_ERROR_SIZE - at), fmt, ap);
     va_end(ap);
     return status;
+}
+
+/* One malloc'd block of string bytes; the blocks form a list. */
+struct string_block {
+    struct string_block *next;
+    char bytes[];
+};
+
+struct rt_strings {
+    struct string_block *head;
+};
+
+struct rt_strings *
+rt_strings_create(void)
+{
+    return calloc(1, sizeof(struct rt_strings));
+}
+
+char *
+rt_strings_alloc(struct rt_ctx *ctx, size_t n)
+{
+    if (!ctx || !ctx->strings || n > SIZE_MAX - sizeof(struct string_block))
+        return NULL;
+    struct string_block *b = malloc(sizeof(*b) + n);
+    if (!b)
+        return NULL;
+    b->next = ctx->strings->head;
+    ctx->strings->head = b;
+    return b->bytes;
+}
+
+void
+rt_strings_clear(struct rt_strings *s)
+{
+    if (!s)
+        return;
+    while (s->head) {
+        struct string_block *next = s->head->next;
+        free(s->head);
+        s->head = next;
+    }
+}
+
+void
+rt_strings_destroy(struct rt_strings *s)
+{
+    rt_strings_clear(s);
+    free(s);
 }

@@ -35,9 +35,14 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Parse the header dictionary: descr, fortran_order and shape. */
+/*
+ * Parse the header dictionary: descr, fortran_order and shape.  Byte
+ * strings ('S') and unicode strings ('U') give dtype string and *width,
+ * the bytes or code points of one element.
+ */
 static int
-parse_npy_header(const char *path, const char *h, struct tool_tensor *t)
+parse_npy_header(const char *path, const char *h, struct tool_tensor *t,
+                 size_t *width, bool *unicode)
 {
     const char *d = strstr(h, "'descr'");
     const char *f = strstr(h, "'fortran_order'");
@@ -55,6 +60,17 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t)
     if (d[0] == '<' || d[0] == '|' || d[0] == '=')
         d++;
     t->dtype = IR_DTYPE_UNDEFINED;
+    if ((d[0] == 'S' || d[0] == 'U') && d[1] >= '0' && d[1] <= '9') {
+        char *end;
+        unsigned long long w = strtoull(d + 1, &end, 10);
+        if (*end != '\'' || w == 0 || w > (1u << 20))
+            return ir_errorf("'%s': .npy string dtype '%.12s' is not "
+                             "supported",
+                             path, d);
+        t->dtype = IR_DTYPE_STRING;
+        *width = (size_t)w;
+        *unicode = d[0] == 'U';
+    }
     for (int i = 0; i < N_NPY_TYPES; i++)
         if (strncmp(d, npy_types[i].descr, 2) == 0 && d[2] == '\'')
             t->dtype = npy_types[i].dtype;
@@ -85,6 +101,75 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t)
         while (*s == 'L' || *s == ' ')
             s++;
     }
+    return 0;
+}
+
+/* Append code point c to out as UTF-8; returns the bytes written. */
+static size_t
+put_utf8(uint32_t c, char *out)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xc0 | c >> 6);
+        out[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xe0 | c >> 12);
+        out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+        out[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | c >> 18);
+    out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+    out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+    out[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/*
+ * Turn fixed-width .npy strings in t->data into the tensor form: one
+ * pointer per element, then the NUL-terminated strings (UTF-8 for
+ * unicode data).  Padding NULs end a string.
+ */
+static int
+unpack_strings(const char *path, struct tool_tensor *t, size_t width,
+               bool unicode)
+{
+    size_t n = (size_t)ir_shape_numel(&t->shape);
+    size_t max_len = width * (unicode ? 4 : 1);
+    char **ptrs = ir_xmalloc(n * sizeof(char *) + n * (max_len + 1) + 1);
+    char *bytes = (char *)(ptrs + n);
+    const unsigned char *src = t->data;
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = bytes;
+        for (size_t k = 0; k < width; k++) {
+            uint32_t c;
+            if (unicode) {
+                const unsigned char *q = src + (i * width + k) * 4;
+                c = (uint32_t)q[0] | (uint32_t)q[1] << 8 |
+                    (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+                if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
+                    free(ptrs);
+                    return ir_errorf("'%s': element %zu holds the invalid "
+                                     "code point U+%X",
+                                     path, i, (unsigned)c);
+                }
+            } else {
+                c = src[i * width + k];
+            }
+            if (c == 0)
+                break;
+            bytes += unicode ? put_utf8(c, bytes) : (*bytes = (char)c, 1);
+        }
+        *bytes++ = 0;
+    }
+    free(t->data);
+    t->data = ptrs;
+    t->nbytes = n * sizeof(char *);
     return 0;
 }
 
@@ -123,14 +208,18 @@ read_npy(const char *path, struct tool_tensor *t)
         goto out;
     }
     header[hlen] = 0;
-    if (parse_npy_header(path, header, t) != 0)
+    size_t width = 0;
+    bool unicode = false;
+    if (parse_npy_header(path, header, t, &width, &unicode) != 0)
         goto out;
     int64_t n = ir_shape_numel(&t->shape);
     if (n < 0 || (uint64_t)n > (UINT64_MAX >> 4)) {
         ir_errorf("'%s': the shape's element count overflows", path);
         goto out;
     }
-    t->nbytes = (size_t)n * ir_dtype_size(t->dtype);
+    t->nbytes =
+        (size_t)n * (t->dtype == IR_DTYPE_STRING ? width * (unicode ? 4 : 1)
+                                                 : ir_dtype_size(t->dtype));
     long data_at = ftell(f);
     if (fseek(f, 0, SEEK_END) != 0 || ftell(f) - data_at < (long)t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
@@ -147,7 +236,8 @@ read_npy(const char *path, struct tool_tensor *t)
         tool_tensor_free(t);
         goto out;
     }
-    rc = 0;
+    rc = t->dtype == IR_DTYPE_STRING ? unpack_strings(path, t, width, unicode)
+                                     : 0;
 out:
     free(header);
     fclose(f);
@@ -168,6 +258,18 @@ int
 tool_write_npy(const char *path, const struct tool_tensor *t)
 {
     const char *descr = NULL;
+    char str_descr[32];
+    size_t width = 0, n_elems = (size_t)ir_shape_numel(&t->shape);
+    const char *const *strs = t->data;
+    if (t->dtype == IR_DTYPE_STRING) {
+        /* Byte strings as wide as the longest; numpy reads them as 'S'. */
+        width = 1;
+        for (size_t i = 0; i < n_elems; i++)
+            if (strlen(strs[i]) > width)
+                width = strlen(strs[i]);
+        snprintf(str_descr, sizeof(str_descr), "S%zu", width);
+        descr = str_descr;
+    }
     for (int i = 0; i < N_NPY_TYPES; i++)
         if (npy_types[i].dtype == t->dtype)
             descr = npy_types[i].descr;
@@ -183,11 +285,12 @@ tool_write_npy(const char *path, const struct tool_tensor *t)
     if (t->shape.rank > 1)
         shape[strlen(shape) - 1] = 0; /* (2, 3) rather than (2, 3,) */
     char header[512];
-    int n =
-        snprintf(header, sizeof(header),
-                 "{'descr': '%c%s', 'fortran_order': False, "
-                 "'shape': (%s), }",
-                 descr[0] == 'b' || descr[1] == '1' ? '|' : '<', descr, shape);
+    int n = snprintf(
+        header, sizeof(header),
+        "{'descr': '%c%s', 'fortran_order': False, "
+        "'shape': (%s), }",
+        descr[0] == 'b' || descr[0] == 'S' || descr[1] == '1' ? '|' : '<',
+        descr, shape);
     /* Pad with spaces so the data starts at a multiple of 64 bytes. */
     int total = 10 + n + 1;
     int pad = (64 - total % 64) % 64;
@@ -210,7 +313,16 @@ tool_write_npy(const char *path, const struct tool_tensor *t)
     for (int i = 0; i < pad; i++)
         fputc(' ', f);
     fputc('\n', f);
-    fwrite(t->data, 1, t->nbytes, f);
+    if (t->dtype == IR_DTYPE_STRING) {
+        for (size_t i = 0; i < n_elems; i++) {
+            size_t len = strlen(strs[i]);
+            fwrite(strs[i], 1, len, f);
+            for (size_t k = len; k < width; k++)
+                fputc(0, f);
+        }
+    } else {
+        fwrite(t->data, 1, t->nbytes, f);
+    }
     if (fclose(f) != 0)
         return ir_errorf("cannot write '%s'", path);
     return 0;
@@ -265,9 +377,22 @@ tool_compare(const char *label, const struct tool_tensor *got,
         return ir_errorf("%s: shape is %s, expected %s", label,
                          ir_shape_format(NULL, &got->shape, sg, sizeof(sg)),
                          ir_shape_format(NULL, &want->shape, sw, sizeof(sw)));
+    int64_t n = ir_shape_numel(&want->shape), bad = 0;
+    if (want->dtype == IR_DTYPE_STRING) {
+        const char *const *gs = got->data, *const *ws = want->data;
+        for (int64_t i = 0; i < n; i++)
+            if (strcmp(gs[i], ws[i]) != 0 && bad++ < 5)
+                fprintf(ir_error_stream(),
+                        "%s: element %lld is \"%.60s\", expected "
+                        "\"%.60s\"\n",
+                        label, (long long)i, gs[i], ws[i]);
+        if (bad)
+            return ir_errorf("%s: %lld of %lld strings differ", label,
+                             (long long)bad, (long long)n);
+        return 0;
+    }
     /* Half floats too compare as their values, with the tolerances. */
     bool exact = !ir_dtype_is_float(want->dtype);
-    int64_t n = ir_shape_numel(&want->shape), bad = 0;
     for (int64_t i = 0; i < n; i++) {
         bool ok;
         double g, w;

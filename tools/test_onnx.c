@@ -167,6 +167,10 @@ run_fold(struct ir_graph *g, const struct data_set *d)
 {
     for (int32_t i = 0; i < g->n_inputs; i++) {
         struct ir_value *v = &g->values[g->inputs[i]];
+        if (d->inputs[i].dtype == IR_DTYPE_STRING)
+            return ir_errorf("input '%s' is a string tensor, and string "
+                             "constants are not supported",
+                             v->name);
         void *copy = ir_xmalloc(d->inputs[i].nbytes + 1);
         memcpy(copy, d->inputs[i].data, d->inputs[i].nbytes);
         v->dtype = d->inputs[i].dtype;

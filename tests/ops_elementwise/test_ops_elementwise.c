@@ -153,7 +153,7 @@ run_op(struct ir_op *op, struct run *r)
         r->result[i] = v;
         bufs[op->n_operands + i] = r->out[i];
     }
-    struct rt_ctx ctx = {pool, r->error};
+    struct rt_ctx ctx = {pool, r->error, NULL};
     r->status = impl->kernel(&ctx, &call.node, bufs);
     pass_kernel_call_free(&call);
 }
@@ -1275,8 +1275,8 @@ test_cast_float_int_bool(void)
     expect_ints("i64 to u8 wraps", &r, 0, IR_DTYPE_UINT8, I64(255, 44), 2);
     run_free(&r);
 
-    r = cast(IR_DTYPE_INT64, 2, I64(1, 2), IR_DTYPE_STRING);
-    expect_infer_error("to string", &r, "not supported", NULL);
+    r = cast(IR_DTYPE_BOOL, 2, U8(1, 0), IR_DTYPE_STRING);
+    expect_infer_error("bool to string", &r, "not supported", NULL);
     run_free(&r);
 }
 
@@ -1428,6 +1428,66 @@ test_dropout_runtime_training(void)
     run_free(&r);
 }
 
+/*
+ * Run the Cast kernel directly on n elements, with string storage: strings
+ * cannot be constants, so no graph can carry them to the kernel here.
+ */
+static int
+cast_kernel(int32_t from, const void *x, int32_t to, void *y, int64_t n,
+            struct rt_strings *strings, char *error)
+{
+    struct rt_desc descs[2] = {{.dtype = from, .rank = 1, .dims = {n}},
+                               {.dtype = to, .rank = 1, .dims = {n}}};
+    struct rt_node node = {.name = "c",
+                           .op_type = "Cast",
+                           .n_inputs = 1,
+                           .n_outputs = 1,
+                           .descs = descs};
+    struct rt_ctx ctx = {.pool = NULL, .error = error, .strings = strings};
+    void *bufs[2] = {(void *)x, y};
+    return rt_kernel_cast(&ctx, &node, bufs);
+}
+
+static void
+test_cast_strings(void)
+{
+    struct rt_strings *strings = rt_strings_create();
+    char error[RT_ERROR_SIZE] = "";
+    const char *out[6];
+
+    float f[6] = {0.5f, -0.0f, 1e-5f, 1e16f, NAN, -INFINITY};
+    const char *want_f[6] = {"0.5", "-0.0", "1e-05", "1e+16", "nan", "-inf"};
+    int rc = cast_kernel(RT_FLOAT, f, RT_STRING, out, 6, strings, error);
+    CHECK(rc == RT_OK, "f32 to string: %s", error);
+    for (int i = 0; rc == RT_OK && i < 6; i++)
+        CHECK(strcmp(out[i], want_f[i]) == 0, "f32 %d: %s, expected %s", i,
+              out[i], want_f[i]);
+
+    int64_t ints[2] = {INT64_MIN, 42};
+    rc = cast_kernel(RT_INT64, ints, RT_STRING, out, 2, strings, error);
+    CHECK(rc == RT_OK && strcmp(out[0], "-9223372036854775808") == 0 &&
+              strcmp(out[1], "42") == 0,
+          "i64 to string: %s", rc == RT_OK ? out[0] : error);
+
+    const char *in[4] = {" -2.5 ", "INF", "1e3", "7"};
+    double d[4];
+    rc = cast_kernel(RT_STRING, in, RT_DOUBLE, d, 4, strings, error);
+    CHECK(rc == RT_OK && d[0] == -2.5 && isinf(d[1]) && d[2] == 1000 &&
+              d[3] == 7,
+          "string to f64: %s", error);
+
+    const char *bad[2] = {"1", "1.2.3"};
+    rc = cast_kernel(RT_STRING, bad, RT_INT32, d, 2, strings, error);
+    CHECK(rc == RT_ERR_RUNTIME, "malformed string: status %d", rc);
+    CHECK(strstr(error, "Cast node 'c': input string 1 is \"1.2.3\""),
+          "malformed string: message: %s", error);
+
+    /* Without string storage, making strings fails cleanly. */
+    rc = cast_kernel(RT_FLOAT, f, RT_STRING, out, 1, NULL, error);
+    CHECK(rc == RT_ERR_MEMORY, "no storage: status %d", rc);
+    rt_strings_destroy(strings);
+}
+
 static struct run
 clip(enum ir_dtype t, int n, const void *x, const void *lo, const void *hi)
 {
@@ -1504,6 +1564,7 @@ main(void)
     test_cast_float_int_bool();
     test_cast_half();
     test_cast_like();
+    test_cast_strings();
     test_identity_dropout();
     test_dropout_runtime_training();
     test_clip();
