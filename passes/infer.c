@@ -134,6 +134,7 @@ static const struct {
     {"end", IR_ATTR_INT},
     {"exclusive", IR_ATTR_INT},
     {"fmod", IR_ATTR_INT},
+    {"ignore_index", IR_ATTR_INT},
     {"keepdims", IR_ATTR_INT},
     {"largest", IR_ATTR_INT},
     {"noop_with_empty_axes", IR_ATTR_INT},

@@ -63,6 +63,19 @@ int rt_kernel_arg_reduce(struct rt_ctx *ctx, const struct rt_node *node,
 int rt_kernel_topk(struct rt_ctx *ctx, const struct rt_node *node,
                    void *const *bufs);
 
+/* ---- k_math_loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ----
+ */
+
+/* The reduction of a loss kernel, its ints[3]. */
+enum rt_loss_reduction {
+    RT_LOSS_NONE = 0,
+    RT_LOSS_SUM = 1,
+    RT_LOSS_MEAN = 2,
+};
+
+int rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
+                       void *const *bufs);
+
 /* ---- helpers shared by the k_math*.c files and the fused kernels ---- */
 
 /* The sum of x[0..n) in eight lanes, so that it vectorises. */
