@@ -118,6 +118,7 @@ static const struct unary_info unary_infos[] = {
     {IR_OP_ATAN, RT_EW_ATAN, M_FLOAT, false},
     {IR_OP_ATANH, RT_EW_ATANH, M_FLOAT, false},
     {IR_OP_CEIL, RT_EW_CEIL, M_FLOAT, false},
+    {IR_OP_CELU, RT_EW_CELU, M_FLOAT, false},
     {IR_OP_COS, RT_EW_COS, M_FLOAT, false},
     {IR_OP_COSH, RT_EW_COSH, M_FLOAT, false},
     {IR_OP_ELU, RT_EW_ELU, M_FLOAT, false},
@@ -137,6 +138,7 @@ static const struct unary_info unary_infos[] = {
     {IR_OP_RELU, RT_EW_RELU, M_FLOAT | M_SINT, false},
     {IR_OP_ROUND, RT_EW_ROUND, M_FLOAT, false},
     {IR_OP_SELU, RT_EW_SELU, M_FLOAT, false},
+    {IR_OP_SHRINK, RT_EW_SHRINK, M_FLOAT, false},
     {IR_OP_SIGMOID, RT_EW_SIGMOID, M_FLOAT, false},
     {IR_OP_SIGN, RT_EW_SIGN, M_NUM, false},
     {IR_OP_SIN, RT_EW_SIN, M_FLOAT, false},
@@ -146,6 +148,7 @@ static const struct unary_info unary_infos[] = {
     {IR_OP_SQRT, RT_EW_SQRT, M_FLOAT, false},
     {IR_OP_TAN, RT_EW_TAN, M_FLOAT, false},
     {IR_OP_TANH, RT_EW_TANH, M_FLOAT, false},
+    {IR_OP_THRESHOLDED_RELU, RT_EW_THRESHOLDED_RELU, M_FLOAT, false},
 };
 
 static const struct unary_info *
@@ -204,8 +207,14 @@ encode_unary(const struct ir_graph *g, const struct ir_op *op,
 
     double alpha, gamma;
     switch (op->kind) {
+    case IR_OP_CELU:
     case IR_OP_ELU:
+    case IR_OP_THRESHOLDED_RELU:
         pass_params_float(p, ir_op_float(op, "alpha", 1.0));
+        break;
+    case IR_OP_SHRINK:
+        pass_params_float(p, ir_op_float(op, "lambd", 0.5));
+        pass_params_float(p, ir_op_float(op, "bias", 0.0));
         break;
     case IR_OP_HARD_SIGMOID:
         pass_params_float(p, ir_op_float(op, "alpha", (double)0.2f));
@@ -606,6 +615,7 @@ const struct pass_op_impl pass_ops_elementwise[] = {
     UNARY(CEIL),
     UNARY(COS),
     UNARY(COSH),
+    UNARY(CELU),
     UNARY(ELU),
     UNARY(ERF),
     UNARY(EXP),
@@ -623,6 +633,7 @@ const struct pass_op_impl pass_ops_elementwise[] = {
     UNARY(RELU),
     UNARY(ROUND),
     UNARY(SELU),
+    UNARY(SHRINK),
     UNARY(SIGMOID),
     UNARY(SIGN),
     UNARY(SIN),
@@ -632,6 +643,7 @@ const struct pass_op_impl pass_ops_elementwise[] = {
     UNARY(SQRT),
     UNARY(TAN),
     UNARY(TANH),
+    UNARY(THRESHOLDED_RELU),
     {IR_OP_CAST, infer_cast, NULL, "rt_kernel_cast", rt_kernel_cast},
     {IR_OP_CAST_LIKE, infer_cast_like, NULL, "rt_kernel_cast", rt_kernel_cast},
     {IR_OP_IDENTITY, infer_identity, NULL, "rt_kernel_copy", rt_kernel_copy},

@@ -13,6 +13,9 @@
 int pass_math_softmax_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
+int pass_math_batch_norm_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_batch_norm_encode(const struct ir_graph *g,
+                                const struct ir_op *op, struct pass_params *p);
 int pass_math_loss_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_loss_encode(const struct ir_graph *g, const struct ir_op *op,
                           struct pass_params *p);
@@ -627,6 +630,10 @@ const struct pass_op_impl pass_ops_math[] = {
      pass_math_layer_norm_encode, KERNEL(rt_kernel_layer_norm)},
     {IR_OP_CUMSUM, pass_math_cumsum_infer, pass_math_cumsum_encode,
      KERNEL(rt_kernel_cumsum)},
+    {IR_OP_BATCH_NORMALIZATION, pass_math_batch_norm_infer,
+     pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
+    {IR_OP_INSTANCE_NORMALIZATION, pass_math_batch_norm_infer,
+     pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
     {IR_OP_NLL_LOSS, pass_math_loss_infer, pass_math_loss_encode,
      KERNEL(rt_kernel_nll_loss)},
     {IR_OP_SOFTMAX_CROSS_ENTROPY_LOSS, pass_math_loss_infer,

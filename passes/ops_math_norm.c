@@ -1,7 +1,8 @@
 /*
  * Shape inference and kernel parameters of the ops that normalise or scan
  * along one axis: Softmax, LogSoftmax, Hardmax, LayerNormalization and
- * CumSum.  Each kernel views its input as [outer, n, inner].
+ * CumSum, which view their input as [outer, n, inner], and
+ * BatchNormalization and InstanceNormalization, which view it as [N, C, D].
  */
 #include "passes.h"
 #include "../runtime/k_math.h"
@@ -11,6 +12,9 @@ int pass_math_softmax_encode(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
 int pass_math_layer_norm_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_layer_norm_encode(const struct ir_graph *g,
+                                const struct ir_op *op, struct pass_params *p);
+int pass_math_batch_norm_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_batch_norm_encode(const struct ir_graph *g,
                                 const struct ir_op *op, struct pass_params *p);
 int pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
@@ -234,5 +238,97 @@ pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
     (void)g;
     pass_params_int(p, ir_op_int(op, "exclusive", 0) != 0);
     pass_params_int(p, ir_op_int(op, "reverse", 0) != 0);
+    return 0;
+}
+
+/* ---- BatchNormalization, InstanceNormalization ---- */
+
+/*
+ * Pick where the statistics come from.  From opset 14 the training_mode
+ * attribute selects it.  Before opset 7, is_test = 0 (the default) means
+ * training.  In between, training outputs would mean training, which is
+ * not supported.
+ */
+static int
+batch_norm_mode(const struct ir_graph *g, const struct ir_op *op, int *mode)
+{
+    if (op->kind == IR_OP_INSTANCE_NORMALIZATION) {
+        *mode = RT_NORM_INSTANCE;
+        return 0;
+    }
+    if (ir_op_int(op, "spatial", 1) != 1)
+        return ir_error(g, op, IR_NONE,
+                        "spatial = 0 (statistics per element) is not "
+                        "supported");
+    bool training;
+    if (op->opset >= 14) {
+        training = ir_op_int(op, "training_mode", 0) != 0;
+        if (!training && op->n_results > 1)
+            return ir_error(g, op, IR_NONE,
+                            "outputs running_mean and running_var need "
+                            "training_mode = 1");
+    } else if (op->n_results > 1) {
+        return ir_error(g, op, IR_NONE,
+                        "training outputs before opset 14 are not supported");
+    } else {
+        training = op->opset < 7 && ir_op_int(op, "is_test", 0) == 0;
+    }
+    *mode = training ? RT_NORM_BATCH_TRAINING : RT_NORM_BATCH_INFERENCE;
+    return 0;
+}
+
+int
+pass_math_batch_norm_infer(struct ir_graph *g, struct ir_op *op)
+{
+    int mode;
+    if (check_float(g, op, 0) != 0 || batch_norm_mode(g, op, &mode) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    char buf[160];
+    if (x->shape.rank < 2)
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must have rank 2 or more, [N, C, ...]",
+                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
+    int64_t c = x->shape.dim[1];
+    for (int i = 1; i < op->n_operands; i++) {
+        const struct ir_value *v = pass_operand(g, op, i);
+        if (!v)
+            return ir_error(g, op, IR_NONE, "input %d is missing", i);
+        if (check_float(g, op, i) != 0)
+            return -1;
+        if (v->shape.rank != 1 || v->shape.dim[0] != c)
+            return ir_error(g, op, op->operands[i],
+                            "input %d %s must be a vector of the %lld "
+                            "channels",
+                            i, ir_shape_format(g, &v->shape, buf, sizeof(buf)),
+                            (long long)c);
+    }
+    struct ir_shape xs = x->shape;
+    pass_set_result(g, op, 0, x->dtype, &xs);
+    for (int i = 1; i < op->n_results; i++) {
+        const struct ir_value *stat = pass_operand(g, op, 2 + i);
+        struct ir_shape s = stat->shape;
+        pass_set_result(g, op, i, stat->dtype, &s);
+    }
+    return 0;
+}
+
+int
+pass_math_batch_norm_encode(const struct ir_graph *g, const struct ir_op *op,
+                            struct pass_params *p)
+{
+    int mode;
+    if (batch_norm_mode(g, op, &mode) != 0)
+        return -1;
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t d = 1;
+    for (int i = 2; i < s->rank; i++)
+        d *= s->dim[i];
+    pass_params_int(p, s->dim[0]);
+    pass_params_int(p, s->dim[1]);
+    pass_params_int(p, d);
+    pass_params_int(p, mode);
+    pass_params_float(p, ir_op_float(op, "epsilon", 1e-5));
+    pass_params_float(p, ir_op_float(op, "momentum", 0.9));
     return 0;
 }

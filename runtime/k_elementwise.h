@@ -19,6 +19,7 @@ enum rt_ew_unary_op {
     RT_EW_ATAN,
     RT_EW_ATANH,
     RT_EW_CEIL,
+    RT_EW_CELU,
     RT_EW_COS,
     RT_EW_COSH,
     RT_EW_ELU,
@@ -39,6 +40,7 @@ enum rt_ew_unary_op {
     RT_EW_RELU,
     RT_EW_ROUND,
     RT_EW_SELU,
+    RT_EW_SHRINK,
     RT_EW_SIGMOID,
     RT_EW_SIGN,
     RT_EW_SIN,
@@ -48,6 +50,7 @@ enum rt_ew_unary_op {
     RT_EW_SQRT,
     RT_EW_TAN,
     RT_EW_TANH,
+    RT_EW_THRESHOLDED_RELU,
     RT_EW_UNARY_COUNT
 };
 

@@ -66,9 +66,10 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
 /*
  * The float-only ops for float (suffix f, F = f) and double (F empty).
  * F pasted to a function name picks the version: sinf or sin, ew_erff or
- * ew_erf.  Elu, Selu, Relu, LeakyRelu and Sign compare with `<` so that
- * NaN passes through, as numpy's reference does.  HardSigmoid clamps the
- * same way.
+ * ew_erf.  Celu, Elu, Selu, Relu, LeakyRelu and Sign compare with `<` so
+ * that NaN passes through, as numpy's reference does; Shrink and
+ * ThresholdedRelu map NaN to 0, as their reference's np.where does. HardSigmoid
+ * clamps the same way.
  */
 #define DEF_FLOAT_UNARY(s, T, F)                                               \
     DEF_UNARY(abs_##s, T, T, fabs##F(v))                                       \
@@ -79,6 +80,7 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
     DEF_UNARY(atan_##s, T, T, atan##F(v))                                      \
     DEF_UNARY(atanh_##s, T, T, atanh##F(v))                                    \
     DEF_UNARY(ceil_##s, T, T, ceil##F(v))                                      \
+    DEF_UNARY(celu_##s, T, T, v < 0 ? alpha * ew_expm1##F(v / alpha) : v)      \
     DEF_UNARY(cos_##s, T, T, cos##F(v))                                        \
     DEF_UNARY(cosh_##s, T, T, cosh##F(v))                                      \
     DEF_UNARY(elu_##s, T, T, v < 0 ? alpha * ew_expm1##F(v) : v)               \
@@ -103,6 +105,7 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
     DEF_UNARY(round_##s, T, T, rint##F(v))                                     \
     DEF_UNARY(selu_##s, T, T,                                                  \
               v <= 0 ? gamma * (alpha * ew_exp##F(v) - alpha) : gamma * v)     \
+    DEF_UNARY(shrink_##s, T, T, shrink_value_##s(v, alpha, beta))              \
     DEF_UNARY(sigmoid_##s, T, T, ew_sigmoid##F(v))                             \
     DEF_UNARY(sign_##s, T, T, v > 0 ? (T)1 : v < 0 ? (T) - 1 : v)              \
     DEF_UNARY(sin_##s, T, T, sin##F(v))                                        \
@@ -112,7 +115,8 @@ typedef void (*unary_fn)(const void *x, void *y, int64_t n,
     DEF_UNARY(softsign_##s, T, T, v / ((T)1 + fabs##F(v)))                     \
     DEF_UNARY(sqrt_##s, T, T, sqrt##F(v))                                      \
     DEF_UNARY(tan_##s, T, T, tan##F(v))                                        \
-    DEF_UNARY(tanh_##s, T, T, ew_tanh##F(v))
+    DEF_UNARY(tanh_##s, T, T, ew_tanh##F(v))                                   \
+    DEF_UNARY(thresholded_relu_##s, T, T, v > alpha ? v : (T)0)
 
 /* max(0, min(1, alpha * v + beta)), keeping NaN. */
 static inline float
@@ -129,6 +133,27 @@ hsig_f64(double v, double alpha, double beta)
     double t = alpha * v + beta;
     t = t < 0 ? 0 : t;
     return t > 1 ? 1 : t;
+}
+
+/* Shrink: v + bias below -lambd, v - bias above lambd, else 0. */
+static inline float
+shrink_value_f32(float v, float lambd, float bias)
+{
+    if (v < -lambd)
+        return v + bias;
+    if (v > lambd)
+        return v - bias;
+    return 0;
+}
+
+static inline double
+shrink_value_f64(double v, double lambd, double bias)
+{
+    if (v < -lambd)
+        return v + bias;
+    if (v > lambd)
+        return v - bias;
+    return 0;
 }
 
 DEF_FLOAT_UNARY(f32, float, f)
@@ -166,6 +191,7 @@ static const unary_fn unary_loops[RT_EW_UNARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_CEIL] = {FLOATS(ceil)},
     [RT_EW_COS] = {FLOATS(cos)},
     [RT_EW_COSH] = {FLOATS(cosh)},
+    [RT_EW_CELU] = {FLOATS(celu)},
     [RT_EW_ELU] = {FLOATS(elu)},
     [RT_EW_ERF] = {FLOATS(erf), RT_EW_INT(SLOT, erf)},
     [RT_EW_EXP] = {FLOATS(exp)},
@@ -184,6 +210,7 @@ static const unary_fn unary_loops[RT_EW_UNARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_RELU] = {FLOATS(relu), RT_EW_SINT(SLOT, relu)},
     [RT_EW_ROUND] = {FLOATS(round)},
     [RT_EW_SELU] = {FLOATS(selu)},
+    [RT_EW_SHRINK] = {FLOATS(shrink)},
     [RT_EW_SIGMOID] = {FLOATS(sigmoid)},
     [RT_EW_SIGN] = {FLOATS(sign), RT_EW_INT(SLOT, sign)},
     [RT_EW_SIN] = {FLOATS(sin)},
@@ -193,6 +220,7 @@ static const unary_fn unary_loops[RT_EW_UNARY_COUNT][RT_BFLOAT16 + 1] = {
     [RT_EW_SQRT] = {FLOATS(sqrt)},
     [RT_EW_TAN] = {FLOATS(tan)},
     [RT_EW_TANH] = {FLOATS(tanh)},
+    [RT_EW_THRESHOLDED_RELU] = {FLOATS(thresholded_relu)},
 };
 
 struct unary_job {
@@ -215,8 +243,9 @@ unary_chunk(void *arg, int64_t begin, int64_t end)
  * y = f(x) elementwise.
  * ints: [0] op, an enum rt_ew_unary_op; [1] IsInf detect_positive and
  * [2] IsInf detect_negative (0 or 1), present for IsInf only.
- * floats: [0] alpha (Elu, HardSigmoid, LeakyRelu, Selu), [1] beta
- * (HardSigmoid) or gamma (Selu); absent for the ops without attributes.
+ * floats: [0] alpha (Celu, Elu, HardSigmoid, LeakyRelu, Selu,
+ * ThresholdedRelu) or lambd (Shrink).  [1] beta (HardSigmoid), gamma
+ * (Selu) or bias (Shrink).  Ops without attributes have no floats.
  * descs: x, y.  y has x's dtype, except bool for IsInf and IsNaN.
  */
 int

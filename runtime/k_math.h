@@ -32,6 +32,15 @@ int rt_kernel_layer_norm(struct rt_ctx *ctx, const struct rt_node *node,
                          void *const *bufs);
 int rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
                      void *const *bufs);
+int rt_kernel_batch_norm(struct rt_ctx *ctx, const struct rt_node *node,
+                         void *const *bufs);
+
+/* What rt_kernel_batch_norm normalises with, its ints[3]. */
+enum rt_norm_mode {
+    RT_NORM_BATCH_INFERENCE = 0, /* the mean and variance inputs */
+    RT_NORM_BATCH_TRAINING = 1,  /* statistics of each channel */
+    RT_NORM_INSTANCE = 2,        /* statistics of each (sample, channel) */
+};
 
 /* ---- k_math_reduce.c: Reduce*, ArgMax/ArgMin, TopK ---- */
 

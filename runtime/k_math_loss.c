@@ -9,15 +9,6 @@
 #include <math.h>
 #include <stdbool.h>
 
-static void
-store_f64(void *p, int32_t dtype, int64_t i, double v)
-{
-    if (dtype == RT_FLOAT)
-        ((float *)p)[i] = (float)v;
-    else
-        ((double *)p)[i] = v;
-}
-
 /*
  * log(sum_c exp(x[n, c, d])) over the C classes, with the max shifted out.
  * A NaN or +inf makes it NaN, and all -inf gives -inf, so that x minus it
@@ -88,8 +79,9 @@ rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
                 softmax ? log_sum_exp(x, dtype, base, c_count, d_count) : 0;
             if (log_prob)
                 for (int64_t c = 0; c < c_count; c++)
-                    store_f64(log_prob, dtype, base + c * d_count,
-                              rt_load_f64(x, dtype, base + c * d_count) - lse);
+                    math_store_f64(log_prob, dtype, base + c * d_count,
+                                   rt_load_f64(x, dtype, base + c * d_count) -
+                                       lse);
             int64_t i = n * d_count + d;
             int64_t t = rt_load_i64(target, t_dtype, i);
             double value = 0, w = 0;
@@ -105,14 +97,14 @@ rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
                 value = -xt * w;
             }
             if (reduction == RT_LOSS_NONE)
-                store_f64(loss, dtype, i, value);
+                math_store_f64(loss, dtype, i, value);
             total += value;
             weight_total += w;
         }
     }
     if (reduction == RT_LOSS_SUM)
-        store_f64(loss, dtype, 0, total);
+        math_store_f64(loss, dtype, 0, total);
     else if (reduction == RT_LOSS_MEAN)
-        store_f64(loss, dtype, 0, total / weight_total);
+        math_store_f64(loss, dtype, 0, total / weight_total);
     return RT_OK;
 }

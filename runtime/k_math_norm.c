@@ -470,3 +470,156 @@ rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
     rt_parallel_for(ctx->pool, p.outer * p.chunks, cumsum_task, &p);
     return RT_OK;
 }
+
+/* One BatchNormalization or InstanceNormalization over [N, C, D]. */
+struct batch_norm_job {
+    int32_t dtype;
+    int64_t n, c, d;
+    int mode;
+    double epsilon, momentum;
+    const void *x, *scale, *bias, *mean, *var;
+    int32_t scale_dtype, bias_dtype, mean_dtype, var_dtype, out_stat_dtype;
+    void *y, *running_mean, *running_var;
+};
+
+/* Mean and population variance of x[n, c, :] for n in [n0, n1), in double. */
+static void
+channel_stats(const struct batch_norm_job *p, int64_t c, int64_t n0, int64_t n1,
+              double *mean, double *var)
+{
+    double sum = 0, count = (double)((n1 - n0) * p->d);
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t j = 0; j < p->d; j++)
+            sum += rt_load_f64(p->x, p->dtype, (n * p->c + c) * p->d + j);
+    *mean = sum / count;
+    double sq = 0;
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t j = 0; j < p->d; j++) {
+            double v =
+                rt_load_f64(p->x, p->dtype, (n * p->c + c) * p->d + j) - *mean;
+            sq += v * v;
+        }
+    *var = sq / count;
+}
+
+/* y[n, c, :] = x * a + b for n in [n0, n1). */
+static void
+scale_channel(const struct batch_norm_job *p, int64_t c, int64_t n0, int64_t n1,
+              double mean, double var)
+{
+    double a =
+        rt_load_f64(p->scale, p->scale_dtype, c) / sqrt(var + p->epsilon);
+    double b = rt_load_f64(p->bias, p->bias_dtype, c) - mean * a;
+    for (int64_t n = n0; n < n1; n++) {
+        int64_t at = (n * p->c + c) * p->d;
+        if (p->dtype == RT_FLOAT) {
+            const float *x = (const float *)p->x + at;
+            float *y = (float *)p->y + at;
+            float fa = (float)a, fb = (float)b;
+            for (int64_t j = 0; j < p->d; j++)
+                y[j] = x[j] * fa + fb;
+        } else {
+            const double *x = (const double *)p->x + at;
+            double *y = (double *)p->y + at;
+            for (int64_t j = 0; j < p->d; j++)
+                y[j] = x[j] * a + b;
+        }
+    }
+}
+
+/* Task i: channel i for the batch modes, (n, c) = divmod(i, C) otherwise. */
+static void
+batch_norm_task(void *arg, int64_t i)
+{
+    const struct batch_norm_job *p = arg;
+    double mean, var;
+    if (p->mode == RT_NORM_INSTANCE) {
+        int64_t n = i / p->c, c = i % p->c;
+        channel_stats(p, c, n, n + 1, &mean, &var);
+        scale_channel(p, c, n, n + 1, mean, var);
+        return;
+    }
+    int64_t c = i;
+    if (p->mode == RT_NORM_BATCH_TRAINING) {
+        channel_stats(p, c, 0, p->n, &mean, &var);
+        double keep = p->momentum, take = 1 - p->momentum;
+        if (p->running_mean)
+            math_store_f64(p->running_mean, p->out_stat_dtype, c,
+                           rt_load_f64(p->mean, p->mean_dtype, c) * keep +
+                               mean * take);
+        if (p->running_var)
+            math_store_f64(p->running_var, p->out_stat_dtype, c,
+                           rt_load_f64(p->var, p->var_dtype, c) * keep +
+                               var * take);
+    } else {
+        mean = rt_load_f64(p->mean, p->mean_dtype, c);
+        var = rt_load_f64(p->var, p->var_dtype, c);
+    }
+    scale_channel(p, c, 0, p->n, mean, var);
+}
+
+/*
+ * BatchNormalization and InstanceNormalization over x viewed as [N, C, D]:
+ * y = scale[c] * (x - mean) / sqrt(var + epsilon) + bias[c].  The mode
+ * (enum rt_norm_mode) selects where mean and var come from.  In training
+ * mode the optional outputs 1 and 2 receive the running statistics
+ * input * momentum + batch * (1 - momentum), with the population variance
+ * of the batch.  Statistics are taken in double, two-pass.
+ * ints: [N, C, D, mode].  floats: [epsilon, momentum].
+ * descs: x, scale, bias, [mean, var,] y, [running_mean, running_var].
+ */
+int
+rt_kernel_batch_norm(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs)
+{
+    int ni = node->n_inputs, no = node->n_outputs;
+    if (node->n_ints != 4 || node->n_floats != 2 || ni < 3 || no < 1)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    const struct rt_desc *d = node->descs;
+    struct batch_norm_job p = {
+        .dtype = d[0].dtype,
+        .n = node->ints[0],
+        .c = node->ints[1],
+        .d = node->ints[2],
+        .mode = (int)node->ints[3],
+        .epsilon = node->floats[0],
+        .momentum = node->floats[1],
+        .x = bufs[0],
+        .scale = bufs[1],
+        .bias = bufs[2],
+        .mean = ni > 3 ? bufs[3] : NULL,
+        .var = ni > 4 ? bufs[4] : NULL,
+        .scale_dtype = d[1].dtype,
+        .bias_dtype = d[2].dtype,
+        .mean_dtype = ni > 3 ? d[3].dtype : 0,
+        .var_dtype = ni > 4 ? d[4].dtype : 0,
+        .y = bufs[ni],
+        .running_mean = no > 1 ? bufs[ni + 1] : NULL,
+        .running_var = no > 2 ? bufs[ni + 2] : NULL,
+    };
+    if (!math_is_float(p.dtype))
+        return rt_fail(ctx, node, RT_ERR_SHAPE, "dtype %d is not supported",
+                       (int)p.dtype);
+    if (p.mode != RT_NORM_INSTANCE && (!p.mean || !p.var))
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                       "the mean and variance inputs are missing");
+    if (no > 1 && d[ni + 1].dtype)
+        p.out_stat_dtype = d[ni + 1].dtype;
+    else if (no > 2)
+        p.out_stat_dtype = d[ni + 2].dtype;
+    int64_t tasks = p.mode == RT_NORM_INSTANCE ? p.n * p.c : p.c;
+    if (p.d == 0 || p.n == 0) {
+        /* NOTE: statistics of no elements are NaN, as in numpy. */
+        if (p.mode != RT_NORM_BATCH_TRAINING)
+            return RT_OK;
+        tasks = 0;
+        for (int64_t c = 0; c < p.c; c++) {
+            if (p.running_mean)
+                math_store_f64(p.running_mean, p.out_stat_dtype, c, NAN);
+            if (p.running_var)
+                math_store_f64(p.running_var, p.out_stat_dtype, c, NAN);
+        }
+    }
+    rt_parallel_for(ctx->pool, tasks, batch_norm_task, &p);
+    return RT_OK;
+}

@@ -12,45 +12,19 @@ clear message and a non-zero exit.
 """
 
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnx
 import torch
 from onnx import TensorProto, helper
+
+from one_node import run_node
 
 ELEM = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE}
 
 
-def tool(args):
-    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
-
-
 def run_model(onnxc, work, name, node, inputs, outputs, feeds):
-    """Compile and run; return (outputs, None) or (None, the tool output)."""
-    graph = helper.make_graph(
-        [node], name,
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs])
-    model = os.path.join(work, name + ".onnx")
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
-              model)
-    lib = os.path.join(work, "lib%s.so" % name)
-    result = tool([onnxc, "compile", model, "-o", lib, "--name", "m"])
-    if result.returncode != 0:
-        return None, result.stdout
-    out = os.path.join(work, name + "_out")
-    args = [onnxc, "run", lib, "-o", out]
-    for key, value in feeds.items():
-        path = os.path.join(work, "%s_%s.npy" % (name, key))
-        np.save(path, value)
-        args += ["-i", "%s=%s" % (key, path)]
-    result = tool(args)
-    if result.returncode != 0:
-        return None, result.stdout
-    return {n: np.load(os.path.join(out, n + ".npy")) for n, _, _ in outputs}, None
+    return run_node(onnxc, work, name, node, inputs, outputs, feeds, 13)
 
 
 def close(got, want):

@@ -1,0 +1,37 @@
+"""Compile and run a one-node ONNX model with onnxc, for the op checks here."""
+
+import os
+import subprocess
+
+import numpy as np
+import onnx
+from onnx import helper
+
+
+def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset):
+    """Save node as model NAME, compile it, run it on feeds (name -> array).
+
+    inputs and outputs list (name, TensorProto dtype, shape) triples.
+    Returns ({output name: array}, None), or (None, the failing command's
+    output) when compiling or running fails.
+    """
+    graph = helper.make_graph(
+        [node], name,
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs])
+    model = os.path.join(work, name + ".onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]),
+              model)
+    lib = os.path.join(work, "lib%s.so" % name)
+    out = os.path.join(work, name + "_out")
+    run = [onnxc, "run", lib, "-o", out]
+    for key, value in feeds.items():
+        path = os.path.join(work, "%s_%s.npy" % (name, key))
+        np.save(path, value)
+        run += ["-i", "%s=%s" % (key, path)]
+    for args in ([onnxc, "compile", model, "-o", lib, "--name", "m"], run):
+        result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True)
+        if result.returncode != 0:
+            return None, result.stdout
+    return {n: np.load(os.path.join(out, n + ".npy")) for n, _, _ in outputs}, None
