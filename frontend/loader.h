@@ -93,6 +93,7 @@ struct fe_loader {
     int32_t n_captured, cap_captured;
     struct fe_composite *composites; /* sequence and optional values */
     int32_t n_composites, cap_composites;
+    int64_t copied_nodes;          /* body nodes that expand.c copied so far */
     const struct fe_options *opts; /* NULL: no options */
 };
 
@@ -186,6 +187,45 @@ const Onnx__TypeProto *fe_inner_type(const Onnx__TypeProto *type);
  * Returns 1 when node is none of those, else 0 or -1 after an error. */
 int fe_add_sequence_node(struct fe_loader *ld, struct fe_scope *s,
                          const Onnx__NodeProto *node, int opset);
+/* Describe value v for messages: "'name' (f32 [2,3])"; returns buf. */
+const char *fe_describe_value(const struct ir_graph *g, int32_t v, char *buf,
+                              size_t size);
+/* Read input k of node as a tensor that an earlier node defines;
+ * IR_NONE after an error. */
+int32_t fe_read_tensor(struct fe_loader *ld, struct fe_scope *s,
+                       const Onnx__NodeProto *node, size_t k);
+/* Define output k of node as an Identity of value src. */
+int fe_define_identity(struct fe_loader *ld, struct fe_scope *s,
+                       const Onnx__NodeProto *node, size_t k, int32_t src,
+                       int opset);
+/* Add a constant int64 vector for node; returns the value. */
+int32_t fe_add_int64_vector(struct fe_loader *ld, const struct fe_scope *s,
+                            const Onnx__NodeProto *node, const int64_t *values,
+                            int n);
+/* Add an op of kind for node with one result, a new value when result is
+ * IR_NONE; returns the result. */
+int32_t fe_add_made_op(struct fe_loader *ld, const struct fe_scope *s,
+                       const Onnx__NodeProto *node, enum ir_op_kind kind,
+                       int opset, const int32_t *operands, int n,
+                       int32_t result);
+/* The attribute of node called name, or NULL. */
+const Onnx__AttributeProto *fe_find_attr(const Onnx__NodeProto *node,
+                                         const char *name);
+
+/* ---- expand.c: bodies copied while loading ---- */
+
+/* Add a SequenceMap node: its body once per element; 0 or -1. */
+int fe_add_sequence_map(struct fe_loader *ld, struct fe_scope *s,
+                        const Onnx__NodeProto *node);
+/* Whether an If or Loop node takes, reads or returns sequences or
+ * optionals, so that it must be expanded while loading. */
+bool fe_control_needs_expansion(const struct fe_loader *ld,
+                                const struct fe_scope *s,
+                                const Onnx__NodeProto *node);
+/* Expand an If or Loop whose control is known while loading; 0 or -1. */
+int fe_expand_control(struct fe_loader *ld, struct fe_scope *s,
+                      const Onnx__NodeProto *node, enum ir_op_kind kind,
+                      int opset);
 
 /* ---- node.c: nodes, attributes and Constant nodes ---- */
 

@@ -489,6 +489,9 @@ fe_add_node(struct fe_loader *ld, struct fe_scope *s,
                          node->op_type, domain, opset,
                          node->name && *node->name ? node->name : "(unnamed)");
     }
+    if ((kind == IR_OP_IF || kind == IR_OP_LOOP) &&
+        fe_control_needs_expansion(ld, s, node))
+        return fe_expand_control(ld, s, node, kind, opset);
     if (kind == IR_OP_IF || kind == IR_OP_LOOP)
         return fe_add_control_op(ld, s, node, kind, opset);
     return fe_add_op(ld, s, node, kind, opset);

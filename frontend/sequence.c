@@ -11,8 +11,8 @@
 #include <string.h>
 
 /* Describe value v for messages: "'name' (f32 [2, 3])". */
-static const char *
-describe_value(const struct ir_graph *g, int32_t v, char *buf, size_t size)
+const char *
+fe_describe_value(const struct ir_graph *g, int32_t v, char *buf, size_t size)
 {
     char shape[128];
     const struct ir_value *val = &g->values[v];
@@ -70,9 +70,9 @@ read_composite(struct fe_loader *ld, struct fe_scope *s,
 
 /* Read input k as a tensor that an earlier node defines; IR_NONE after
  * an error. */
-static int32_t
-read_tensor(struct fe_loader *ld, struct fe_scope *s,
-            const Onnx__NodeProto *node, size_t k)
+int32_t
+fe_read_tensor(struct fe_loader *ld, struct fe_scope *s,
+               const Onnx__NodeProto *node, size_t k)
 {
     const char *name = input_name(node, k);
     int32_t c = *name ? fe_scope_composite(ld, s, name) : IR_NONE;
@@ -102,12 +102,12 @@ read_position(struct fe_loader *ld, struct fe_scope *s,
 {
     if (!*input_name(node, k))
         return 0;
-    int32_t v = read_tensor(ld, s, node, k);
+    int32_t v = fe_read_tensor(ld, s, node, k);
     if (v == IR_NONE)
         return -1;
     const struct ir_value *val = &ld->g->values[v];
     char what[300];
-    describe_value(ld->g, v, what, sizeof(what));
+    fe_describe_value(ld->g, v, what, sizeof(what));
     if (val->kind != IR_VALUE_CONST)
         return fe_node_error(s, node,
                              "input %zu %s must be a constant: sequence "
@@ -182,9 +182,10 @@ made_op_name(struct fe_loader *ld, const struct fe_scope *s,
 }
 
 /* Define output k of node as an Identity of value src. */
-static int
-define_identity(struct fe_loader *ld, struct fe_scope *s,
-                const Onnx__NodeProto *node, size_t k, int32_t src, int opset)
+int
+fe_define_identity(struct fe_loader *ld, struct fe_scope *s,
+                   const Onnx__NodeProto *node, size_t k, int32_t src,
+                   int opset)
 {
     if (check_output(s, node, k))
         return -1;
@@ -254,7 +255,7 @@ check_element_dtype(struct fe_loader *ld, struct fe_scope *s,
     return fe_node_error(s, node,
                          "input %zu %s has element type %s, but the sequence "
                          "contains %s tensors; a sequence has one element type",
-                         k, describe_value(ld->g, v, what, sizeof(what)),
+                         k, fe_describe_value(ld->g, v, what, sizeof(what)),
                          ir_dtype_name(t), ir_dtype_name(*dtype));
 }
 
@@ -273,7 +274,7 @@ add_sequence_construct(struct fe_loader *ld, struct fe_scope *s,
                  ? fe_node_error(s, node, "needs at least one input")
                  : 0;
     for (size_t k = 0; k < node->n_input && rc == 0; k++) {
-        elems[k] = read_tensor(ld, s, node, k);
+        elems[k] = fe_read_tensor(ld, s, node, k);
         rc = elems[k] == IR_NONE
                  ? -1
                  : check_element_dtype(ld, s, node, k, elems[k], &dtype);
@@ -330,7 +331,7 @@ add_sequence_insert(struct fe_loader *ld, struct fe_scope *s,
     int32_t c = read_composite(ld, s, node, 0, false);
     if (c == IR_NONE)
         return -1;
-    int32_t v = read_tensor(ld, s, node, 1);
+    int32_t v = fe_read_tensor(ld, s, node, 1);
     if (v == IR_NONE)
         return -1;
     struct fe_composite seq = ld->composites[c];
@@ -393,7 +394,8 @@ add_sequence_at(struct fe_loader *ld, struct fe_scope *s,
     if (read_position(ld, s, node, 1, &pos) ||
         check_position(s, node, &pos, n, false))
         return -1;
-    return define_identity(ld, s, node, 0, ld->composites[c].elems[pos], opset);
+    return fe_define_identity(ld, s, node, 0, ld->composites[c].elems[pos],
+                              opset);
 }
 
 static int
@@ -408,9 +410,9 @@ add_sequence_length(struct fe_loader *ld, struct fe_scope *s,
 }
 
 /* Add a constant int64 vector for node; returns its value. */
-static int32_t
-add_int64_vector(struct fe_loader *ld, const struct fe_scope *s,
-                 const Onnx__NodeProto *node, const int64_t *values, int n)
+int32_t
+fe_add_int64_vector(struct fe_loader *ld, const struct fe_scope *s,
+                    const Onnx__NodeProto *node, const int64_t *values, int n)
 {
     char *name = made_op_name(ld, s, node);
     int64_t len = n;
@@ -423,10 +425,10 @@ add_int64_vector(struct fe_loader *ld, const struct fe_scope *s,
 }
 
 /* Add op kind over operands with one new result; returns the result. */
-static int32_t
-add_made_op(struct fe_loader *ld, const struct fe_scope *s,
-            const Onnx__NodeProto *node, enum ir_op_kind kind, int opset,
-            const int32_t *operands, int n, int32_t result)
+int32_t
+fe_add_made_op(struct fe_loader *ld, const struct fe_scope *s,
+               const Onnx__NodeProto *node, enum ir_op_kind kind, int opset,
+               const int32_t *operands, int n, int32_t result)
 {
     char *name = made_op_name(ld, s, node);
     if (result == IR_NONE) {
@@ -470,17 +472,17 @@ add_concat_from_sequence(struct fe_loader *ld, struct fe_scope *s,
         parts[i] = seq.elems[i];
         if (new_axis) {
             int32_t operands[2] = {seq.elems[i],
-                                   add_int64_vector(ld, s, node, &axis, 1)};
+                                   fe_add_int64_vector(ld, s, node, &axis, 1)};
             parts[i] =
-                add_made_op(ld, s, node, IR_OP_UNSQUEEZE,
-                            opset < 13 ? 13 : opset, operands, 2, IR_NONE);
+                fe_add_made_op(ld, s, node, IR_OP_UNSQUEEZE,
+                               opset < 13 ? 13 : opset, operands, 2, IR_NONE);
         }
     }
     int32_t r = fe_scope_define(ld, s, node, node->output[0]);
     int rc = r == IR_NONE ? -1 : 0;
     if (rc == 0) {
         int32_t op = ld->g->n_ops;
-        add_made_op(ld, s, node, IR_OP_CONCAT, opset, parts, (int)seq.n, r);
+        fe_add_made_op(ld, s, node, IR_OP_CONCAT, opset, parts, (int)seq.n, r);
         ir_op_set_int(&ld->g->ops[op], "axis", axis);
     }
     free(parts);
@@ -513,12 +515,12 @@ split_sizes(struct fe_loader *ld, struct fe_scope *s,
     int64_t dim = static_dim(ld->g, input, axis);
     int64_t chunk = 1;
     if (*input_name(node, 1)) {
-        int32_t v = read_tensor(ld, s, node, 1);
+        int32_t v = fe_read_tensor(ld, s, node, 1);
         if (v == IR_NONE)
             return -1;
         const struct ir_value *val = &ld->g->values[v];
         char what[300];
-        describe_value(ld->g, v, what, sizeof(what));
+        fe_describe_value(ld->g, v, what, sizeof(what));
         if (val->kind != IR_VALUE_CONST || val->dtype != IR_DTYPE_INT64 ||
             val->shape.rank > 1)
             return fe_node_error(s, node,
@@ -563,7 +565,7 @@ static int
 add_split_to_sequence(struct fe_loader *ld, struct fe_scope *s,
                       const Onnx__NodeProto *node, int opset)
 {
-    int32_t input = read_tensor(ld, s, node, 0);
+    int32_t input = fe_read_tensor(ld, s, node, 0);
     if (input == IR_NONE)
         return -1;
     int64_t axis = int_attr(node, "axis", 0);
@@ -573,17 +575,18 @@ add_split_to_sequence(struct fe_loader *ld, struct fe_scope *s,
         return -1;
     char what[300];
     if (n < 0)
-        return fe_node_error(s, node,
-                             "the number of pieces depends on dim %lld of "
-                             "input 0 %s, which is not known while loading; "
-                             "this is not supported",
-                             (long long)axis,
-                             describe_value(ld->g, input, what, sizeof(what)));
+        return fe_node_error(
+            s, node,
+            "the number of pieces depends on dim %lld of "
+            "input 0 %s, which is not known while loading; "
+            "this is not supported",
+            (long long)axis,
+            fe_describe_value(ld->g, input, what, sizeof(what)));
     enum ir_dtype dtype = ld->g->values[input].dtype;
     int32_t *elems = ir_xmalloc(sizeof(int32_t) * ((size_t)n + 1));
     if (n > 0) {
         int32_t operands[2] = {input,
-                               add_int64_vector(ld, s, node, sizes, (int)n)};
+                               fe_add_int64_vector(ld, s, node, sizes, (int)n)};
         char *name = made_op_name(ld, s, node);
         int32_t op = ir_op_add(ld->g, IR_OP_SPLIT, name,
                                opset < 13 ? 13 : opset, operands, 2, NULL, 0);
@@ -598,9 +601,10 @@ add_split_to_sequence(struct fe_loader *ld, struct fe_scope *s,
     bool squeeze = !keepdims && !*input_name(node, 1);
     for (int64_t i = 0; i < n && squeeze; i++) {
         int32_t operands[2] = {elems[i],
-                               add_int64_vector(ld, s, node, &axis, 1)};
-        elems[i] = add_made_op(ld, s, node, IR_OP_SQUEEZE,
-                               opset < 13 ? 13 : opset, operands, 2, IR_NONE);
+                               fe_add_int64_vector(ld, s, node, &axis, 1)};
+        elems[i] =
+            fe_add_made_op(ld, s, node, IR_OP_SQUEEZE, opset < 13 ? 13 : opset,
+                           operands, 2, IR_NONE);
     }
     int rc = define_composite(ld, s, node, 0, false, true, true, dtype, elems,
                               (int32_t)n);
@@ -610,8 +614,8 @@ add_split_to_sequence(struct fe_loader *ld, struct fe_scope *s,
 }
 
 /* The attribute of node called name, or NULL. */
-static const Onnx__AttributeProto *
-find_attr(const Onnx__NodeProto *node, const char *name)
+const Onnx__AttributeProto *
+fe_find_attr(const Onnx__NodeProto *node, const char *name)
 {
     for (size_t i = 0; i < node->n_attribute; i++)
         if (node->attribute[i]->name &&
@@ -627,7 +631,7 @@ add_optional(struct fe_loader *ld, struct fe_scope *s,
 {
     const char *name = input_name(node, 0);
     if (!*name) {
-        const Onnx__AttributeProto *a = find_attr(node, "type");
+        const Onnx__AttributeProto *a = fe_find_attr(node, "type");
         const Onnx__TypeProto *type = a ? a->tp : NULL;
         if (!type)
             return fe_node_error(s, node,
@@ -655,7 +659,7 @@ add_optional(struct fe_loader *ld, struct fe_scope *s,
         return define_composite(ld, s, node, 0, true, true, true, inner.dtype,
                                 inner.elems, inner.n);
     }
-    int32_t v = read_tensor(ld, s, node, 0);
+    int32_t v = fe_read_tensor(ld, s, node, 0);
     if (v == IR_NONE)
         return -1;
     return define_composite(ld, s, node, 0, true, true, false,
@@ -673,7 +677,7 @@ add_optional_has_element(struct fe_loader *ld, struct fe_scope *s,
     if (*name) {
         int32_t c = fe_scope_composite(ld, s, name);
         present = c == IR_NONE || ld->composites[c].present;
-        if (c == IR_NONE && read_tensor(ld, s, node, 0) == IR_NONE)
+        if (c == IR_NONE && fe_read_tensor(ld, s, node, 0) == IR_NONE)
             return -1;
     }
     return define_scalar(ld, s, node, IR_DTYPE_BOOL, &present);
@@ -686,8 +690,8 @@ add_optional_get_element(struct fe_loader *ld, struct fe_scope *s,
     const char *name = input_name(node, 0);
     int32_t c = *name ? fe_scope_composite(ld, s, name) : IR_NONE;
     if (c == IR_NONE) {
-        int32_t v = read_tensor(ld, s, node, 0);
-        return v == IR_NONE ? -1 : define_identity(ld, s, node, 0, v, opset);
+        int32_t v = fe_read_tensor(ld, s, node, 0);
+        return v == IR_NONE ? -1 : fe_define_identity(ld, s, node, 0, v, opset);
     }
     struct fe_composite opt = ld->composites[c];
     if (opt.optional && !opt.present)
@@ -698,7 +702,7 @@ add_optional_get_element(struct fe_loader *ld, struct fe_scope *s,
     if (opt.of_sequence)
         return define_composite(ld, s, node, 0, false, true, true, opt.dtype,
                                 opt.elems, opt.n);
-    return define_identity(ld, s, node, 0, opt.elems[0], opset);
+    return fe_define_identity(ld, s, node, 0, opt.elems[0], opset);
 }
 
 static int
@@ -708,125 +712,6 @@ add_identity(struct fe_loader *ld, struct fe_scope *s,
     if (check_output(s, node, 0))
         return -1;
     return fe_scope_define_composite(ld, s, node, node->output[0], c);
-}
-
-/*
- * One iteration of SequenceMap: the body's nodes in a scope where input k
- * is element i of sequence input k, or input k itself.  out receives the
- * value of each body output.
- */
-static int
-map_iteration(struct fe_loader *ld, struct fe_scope *s,
-              const Onnx__NodeProto *node, const Onnx__GraphProto *body,
-              const int32_t *inputs, const bool *is_seq, int32_t i,
-              int32_t *out)
-{
-    char base[300];
-    snprintf(base, sizeof(base), "%s/iter%d",
-             node->name && *node->name ? node->name : "SequenceMap", (int)i);
-    struct fe_scope it = {0};
-    it.caller = s;
-    it.lexical = true;
-    it.depth = s->depth + 1;
-    it.attrs = s->attrs;
-    it.n_attrs = s->n_attrs;
-    char *prefix = fe_unique_name(ld, base);
-    it.prefix = prefix;
-    int rc = fe_add_initializers(ld, &it, body);
-    for (size_t k = 0; k < body->n_input && rc == 0; k++) {
-        const char *name = body->input[k]->name ? body->input[k]->name : "";
-        int32_t v = inputs[k];
-        if (is_seq[k])
-            v = ld->composites[v].elems[i];
-        fe_name_map_put(&it.names, name, v);
-    }
-    for (size_t j = 0; j < body->n_node && rc == 0; j++)
-        rc = fe_add_node(ld, &it, body->node[j]);
-    for (size_t k = 0; k < body->n_output && rc == 0; k++) {
-        const char *name = body->output[k]->name ? body->output[k]->name : "";
-        if (fe_scope_composite(ld, &it, name) != IR_NONE) {
-            rc = fe_node_error(s, node,
-                               "body output '%s' is a sequence or "
-                               "optional; this is not supported",
-                               name);
-            break;
-        }
-        out[k] = fe_scope_read(ld, &it, name, IR_NONE, (int)k);
-        if (out[k] == IR_NONE || !fe_is_defined(ld, out[k]))
-            rc = fe_node_error(s, node,
-                               "body output '%s' is not defined by "
-                               "any body node or input",
-                               name);
-    }
-    fe_name_map_free(&it.names);
-    fe_name_map_free(&it.composites);
-    free(prefix);
-    return rc;
-}
-
-/* SequenceMap: the body once per element, its outputs collected into
- * output sequences. */
-static int
-add_sequence_map(struct fe_loader *ld, struct fe_scope *s,
-                 const Onnx__NodeProto *node)
-{
-    const Onnx__AttributeProto *a = find_attr(node, "body");
-    const Onnx__GraphProto *body = a ? a->g : NULL;
-    if (!body)
-        return fe_node_error(s, node, "the graph attribute 'body' is missing");
-    if (body->n_input != node->n_input || body->n_output != node->n_output ||
-        node->n_input == 0)
-        return fe_node_error(s, node,
-                             "has %zu inputs and %zu outputs, but its body "
-                             "takes %zu and returns %zu",
-                             node->n_input, node->n_output, body->n_input,
-                             body->n_output);
-    if (s->depth + 1 >= 64)
-        return fe_node_error(s, node, "subgraphs nest more than 64 deep");
-    int32_t c = read_composite(ld, s, node, 0, false);
-    if (c == IR_NONE)
-        return -1;
-    int32_t n = ld->composites[c].n;
-    int32_t *inputs = ir_xmalloc(sizeof(int32_t) * (node->n_input + 1));
-    bool *is_seq = ir_xcalloc(node->n_input + 1, sizeof(bool));
-    int rc = 0;
-    for (size_t k = 0; k < node->n_input && rc == 0; k++) {
-        const char *name = node->input[k];
-        inputs[k] = *name ? fe_scope_composite(ld, s, name) : IR_NONE;
-        is_seq[k] = inputs[k] != IR_NONE;
-        if (!is_seq[k])
-            inputs[k] = read_tensor(ld, s, node, k);
-        else if (ld->composites[inputs[k]].optional)
-            rc = fe_node_error(s, node,
-                               "input %zu '%s' is %s, not a "
-                               "sequence or tensor",
-                               k, name,
-                               fe_composite_kind(&ld->composites[inputs[k]]));
-        else if (ld->composites[inputs[k]].n != n)
-            rc = fe_node_error(s, node,
-                               "input %zu '%s' is a sequence of %d tensors, "
-                               "but input 0 has %d",
-                               k, name, (int)ld->composites[inputs[k]].n,
-                               (int)n);
-        if (inputs[k] == IR_NONE)
-            rc = -1;
-    }
-    size_t n_out = node->n_output;
-    int32_t *outs = ir_xmalloc(sizeof(int32_t) * (n_out * (size_t)n + 1));
-    int32_t *iter_out = ir_xmalloc(sizeof(int32_t) * (n_out + 1));
-    for (int32_t i = 0; i < n && rc == 0; i++) {
-        rc = map_iteration(ld, s, node, body, inputs, is_seq, i, iter_out);
-        for (size_t k = 0; k < n_out && rc == 0; k++)
-            outs[k * (size_t)n + (size_t)i] = iter_out[k];
-    }
-    for (size_t k = 0; k < n_out && rc == 0; k++)
-        rc = define_composite(ld, s, node, k, false, true, true,
-                              IR_DTYPE_UNDEFINED, outs + k * (size_t)n, n);
-    free(inputs);
-    free(is_seq);
-    free(outs);
-    free(iter_out);
-    return rc;
 }
 
 int
@@ -856,7 +741,7 @@ fe_add_sequence_node(struct fe_loader *ld, struct fe_scope *s,
     if (strcmp(op, "SplitToSequence") == 0)
         return add_split_to_sequence(ld, s, node, opset);
     if (strcmp(op, "SequenceMap") == 0)
-        return add_sequence_map(ld, s, node);
+        return fe_add_sequence_map(ld, s, node);
     if (strcmp(op, "Optional") == 0)
         return add_optional(ld, s, node);
     if (strcmp(op, "OptionalHasElement") == 0)

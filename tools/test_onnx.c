@@ -203,9 +203,10 @@ load_typed_files(const char *dir, const char *prefix, const struct fe_io *io,
 }
 
 /*
- * Make the small integer tensor inputs of d constants of the loader, as
- * freeze_shape_inputs does after loading, because sequence ops read their
- * positions while loading.  The inputs leave d's list.
+ * Make the small integer and bool tensor inputs of d constants of the
+ * loader, as freeze_shape_inputs does after loading, because sequence ops
+ * read their positions, and If and Loop over sequences their control,
+ * while loading.  The inputs leave d's list.
  */
 static void
 freeze_typed_inputs(struct data_set *d)
@@ -215,7 +216,9 @@ freeze_typed_inputs(struct data_set *d)
     for (int i = 0; i < d->n_inputs; i++) {
         struct tool_tensor *t = &d->inputs[i];
         int64_t numel = ir_shape_numel(&t->shape);
-        if (!d->input_names[i] || !ir_dtype_is_int(t->dtype) || numel > 8) {
+        bool small = (ir_dtype_is_int(t->dtype) || t->dtype == IR_DTYPE_BOOL) &&
+                     numel <= 8;
+        if (!d->input_names[i] || !small) {
             d->input_names[n] = d->input_names[i];
             d->inputs[n++] = *t;
             continue;

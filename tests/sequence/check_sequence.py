@@ -100,11 +100,11 @@ def check_error(name, onnxc, work, model, flags, pattern, code=1):
                       "expected stderr to match: " + pattern])
 
 
-def check_header(name, work, lib_name, wanted):
+def check_header(name, work, lib_name, names):
     """The generated header must list the expanded tensors by name."""
     with open(os.path.join(work, lib_name + ".h")) as f:
         text = f.read()
-    missing = [w for w in wanted if '"%s"' % w not in text]
+    missing = [w for w in names if '"%s"' % w not in text]
     report(name, not missing, ["not in the header: " + ", ".join(missing)])
 
 
@@ -223,19 +223,71 @@ def sequence_into_add_model(path):
                [seq_info("x", FLOAT, [2])], [tensor_info("y", FLOAT, [2])])
 
 
-def if_sequence_model(path):
-    """An If whose branches return sequences."""
+def if_sequence_model(path, cond_input=False):
+    """An If whose branches return sequences: [a] when the condition is
+    true, else [a, a].  The condition is true, or an input."""
     then_body = helper.make_graph(
         [helper.make_node("SequenceConstruct", ["a"], ["t"])], "then", [],
         [seq_info("t", FLOAT, [2])])
     else_body = helper.make_graph(
         [helper.make_node("SequenceConstruct", ["a", "a"], ["e"])], "else",
         [], [seq_info("e", FLOAT, [2])])
-    save_model(path, [const("c", numpy.array(True)),
-                      helper.make_node("If", ["c"], ["y"], name="choose",
-                                       then_branch=then_body,
-                                       else_branch=else_body)],
-               [tensor_info("a", FLOAT, [2])], [seq_info("y", FLOAT, [2])])
+    nodes = [helper.make_node("If", ["c"], ["y"], name="choose",
+                              then_branch=then_body, else_branch=else_body)]
+    inputs = [tensor_info("a", FLOAT, [2])]
+    if cond_input:
+        inputs.append(tensor_info("c", TensorProto.BOOL, []))
+    else:
+        nodes.insert(0, const("c", numpy.array(True)))
+    save_model(path, nodes, inputs, [seq_info("y", FLOAT, [2])])
+
+
+def loop_sequence_model(path, count_input=False):
+    """A Loop over the elements of x, as ONNX expands SequenceMap: it
+    appends x[i] * 2 to a sequence that starts empty, and scans out
+    x[i] + 1.  The trip count is SequenceLength(x), or an input."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("SequenceAt", ["x", "i"], ["xi"]),
+         helper.make_node("Add", ["xi", "xi"], ["twice"]),
+         helper.make_node("SequenceInsert", ["acc_in", "twice"], ["acc_out"]),
+         const("one", numpy.array(1, numpy.float32)),
+         helper.make_node("Add", ["xi", "one"], ["plus_one"])],
+        "body",
+        [tensor_info("i", INT64, []), tensor_info("cond_in", TensorProto.BOOL, []),
+         seq_info("acc_in", FLOAT, [3])],
+        [tensor_info("cond_out", TensorProto.BOOL, []),
+         seq_info("acc_out", FLOAT, [3]), tensor_info("plus_one", FLOAT, [3])])
+    nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=FLOAT),
+             const("yes", numpy.array(True)),
+             helper.make_node("Loop", ["n", "yes", "empty"], ["y", "scan"],
+                              name="over", body=body)]
+    inputs = [seq_info("x", FLOAT, [3])]
+    if count_input:
+        inputs.append(tensor_info("n", INT64, []))
+    else:
+        nodes.insert(0, helper.make_node("SequenceLength", ["x"], ["n"]))
+    save_model(path, nodes, inputs,
+               [seq_info("y", FLOAT, [3]), tensor_info("scan", FLOAT, [None, 3])])
+
+
+def endless_loop_model(path):
+    """A Loop with a huge trip count that appends to a sequence."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("SequenceInsert", ["acc_in", "a"], ["acc_out"])],
+        "body",
+        [tensor_info("i", INT64, []), tensor_info("cond_in", TensorProto.BOOL, []),
+         seq_info("acc_in", FLOAT, [2])],
+        [tensor_info("cond_out", TensorProto.BOOL, []),
+         seq_info("acc_out", FLOAT, [2])])
+    nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=FLOAT),
+             const("n", numpy.array(1 << 40, numpy.int64)),
+             helper.make_node("Loop", ["n", "", "empty"], ["s"], name="grow",
+                              body=body),
+             helper.make_node("SequenceLength", ["s"], ["y"])]
+    save_model(path, nodes, [tensor_info("a", FLOAT, [2])],
+               [tensor_info("y", INT64, [])])
 
 
 def write_backend_test(folder, rng):
@@ -356,11 +408,33 @@ def main():
                 ["--seq-len", "x=1"],
                 r"Add node 'sum' \(opset 17\): input 0 'x' is a sequence, "
                 r"but Add takes only tensors there; this is not supported")
-    check_error("if returns sequence", onnxc, work,
-                model("if_seq", if_sequence_model), [],
-                r"output 't' of subgraph 'then' is a sequence or optional; "
-                r"If and Loop bodies with sequence or optional outputs are "
-                r"not supported")
+    a = rng.standard_normal(2).astype(numpy.float32)
+    check_run("if returns sequence", onnxc, work,
+              model("if_seq", if_sequence_model), [], {"a": a}, {"y[0]": a})
+    check_error("if sequence condition input", onnxc, work,
+                model("if_seq_input", if_sequence_model, True), [],
+                r"If node 'choose' \(opset 17\): its branches take or return "
+                r"sequences or optionals, so input 0 'c' \(bool \[\]\) must be "
+                r"a constant bool when the model is loaded")
+    xs = [rng.standard_normal(3).astype(numpy.float32) for _ in range(4)]
+    expected = {"y[%d]" % i: 2 * xi for i, xi in enumerate(xs)}
+    expected["scan"] = numpy.stack([xi + 1 for xi in xs])
+    check_run("loop builds sequence", onnxc, work,
+              model("loop_seq", loop_sequence_model), ["--seq-len", "x=4"],
+              {"x[%d]" % i: xi for i, xi in enumerate(xs)}, expected)
+    check_error("loop sequence count input", onnxc, work,
+                model("loop_seq_input", loop_sequence_model, True),
+                ["--seq-len", "x=4"],
+                r"Loop node 'over' \(opset 17\): its body takes, reads or "
+                r"returns sequences or optionals, so input 0 'n' \(i64 \[\]\) "
+                r"\(the trip count\) must be a constant int64 when the model "
+                r"is loaded")
+
+    check_error("loop too many iterations", onnxc, work,
+                model("endless", endless_loop_model), [],
+                r"Loop node 'grow' \(opset 17\): runs more than 4096 "
+                r"iterations, the maximum that onnxc unrolls; this is not "
+                r"supported")
 
     folder = os.path.join(work, "test_sequence_data")
     write_backend_test(folder, rng)
