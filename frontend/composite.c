@@ -215,8 +215,9 @@ fe_add_composite_input(struct fe_loader *ld, struct fe_scope *main,
     const Onnx__TypeProto__Tensor *tensor = element_tensor_type(info->type);
     if (kind == FE_KIND_OTHER || !tensor)
         return ir_errorf("graph input '%s' is a map, a sparse tensor or a "
-                         "sequence of sequences; only tensors, sequences of "
-                         "tensors and optionals of those are supported",
+                         "sequence of sequences, which is not supported "
+                         "(onnxc takes tensors, sequences of tensors and "
+                         "optionals of those)",
                          name);
     int32_t elem = tensor->has_elem_type ? tensor->elem_type : 0;
     enum ir_dtype dtype = fe_dtype_from_onnx(elem);
