@@ -60,6 +60,12 @@ add_body_outputs(struct fe_loader *sub, struct fe_scope *bs,
 {
     for (size_t i = 0; i < graph->n_output; i++) {
         const char *name = graph->output[i]->name ? graph->output[i]->name : "";
+        if (fe_scope_composite(sub, bs, name) != IR_NONE ||
+            fe_outer_composite(sub, name))
+            return ir_errorf("output '%s' of subgraph '%s' is a sequence or "
+                             "optional; If and Loop bodies with sequence or "
+                             "optional outputs are not supported",
+                             name, sub->g->name);
         int32_t v = fe_name_map_get(&bs->names, name);
         if (v == IR_NONE)
             v = fe_scope_capture(sub, bs, name);
@@ -129,6 +135,8 @@ build_body(struct fe_loader *ld, struct fe_scope *s,
         ir_graph_free(sub.g);
     }
     fe_name_map_free(&bs.names);
+    fe_name_map_free(&bs.composites);
+    fe_free_composites(&sub);
     fe_name_map_free(&sub.taken);
     fe_name_map_free(&sub.declared);
     free(sub.defined);

@@ -41,7 +41,14 @@ bind_call(struct fe_loader *ld, struct fe_scope *caller, struct fe_scope *s,
 {
     for (size_t i = 0; i < fn->n_input; i++) {
         int32_t v = FE_OMITTED;
-        if (i < node->n_input && *node->input[i])
+        bool named = i < node->n_input && *node->input[i];
+        int32_t c =
+            named ? fe_scope_composite(ld, caller, node->input[i]) : IR_NONE;
+        if (c != IR_NONE) {
+            fe_name_map_put(&s->composites, fn->input[i], c);
+            continue;
+        }
+        if (named)
             v = fe_scope_read(ld, caller, node->input[i], IR_NONE, (int)i);
         fe_name_map_put(&s->names, fn->input[i], v);
     }
@@ -79,6 +86,13 @@ finish_outputs(struct fe_loader *ld, struct fe_scope *caller,
     for (size_t k = 0; k < fn->n_output; k++) {
         if (!s->out_actual[k] || s->out_defined[k])
             continue;
+        int32_t c = fe_name_map_get(&s->composites, fn->output[k]);
+        if (c != IR_NONE) {
+            if (fe_scope_define_composite(ld, caller, node, s->out_actual[k],
+                                          c))
+                return -1;
+            continue;
+        }
         int32_t v = fe_name_map_get(&s->names, fn->output[k]);
         if (v == IR_NONE || v == FE_OMITTED)
             return fe_node_error(caller, node,
@@ -136,6 +150,7 @@ fe_inline_call(struct fe_loader *ld, struct fe_scope *caller,
         rc = finish_outputs(ld, caller, &s, node, fn);
 
     fe_name_map_free(&s.names);
+    fe_name_map_free(&s.composites);
     free(s.out_actual);
     free(s.out_defined);
     free(s.attrs);

@@ -62,7 +62,11 @@ struct fe_scope {
     int n_attrs;
     Onnx__OperatorSetIdProto *const *opsets; /* of the function or model */
     size_t n_opsets;
-    int depth; /* calls between here and the main graph */
+    int depth;                     /* calls between here and the main graph */
+    struct fe_name_map composites; /* names of sequences and optionals */
+    /* Look names not found here up in caller, as the body of a
+     * SequenceMap iteration reads the enclosing graph's names. */
+    bool lexical;
 };
 
 struct fe_loader {
@@ -87,6 +91,10 @@ struct fe_loader {
     struct fe_scope *outer_scope;
     int32_t *captured;
     int32_t n_captured, cap_captured;
+    struct fe_composite *composites; /* sequence and optional values */
+    int32_t n_composites, cap_composites;
+    int64_t copied_nodes;          /* body nodes that expand.c copied so far */
+    const struct fe_options *opts; /* NULL: no options */
 };
 
 /* ---- scope.c: name resolution ---- */
@@ -122,6 +130,103 @@ int32_t fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
 int32_t fe_scope_capture(struct fe_loader *ld, struct fe_scope *s,
                          const char *name);
 
+/* ---- composite.c: sequences and optionals known at compile time ---- */
+
+/*
+ * The maximum length of a sequence that onnxc expands.  Each element
+ * becomes its own IR value, and SequenceMap copies its body once per
+ * element.
+ */
+#define FE_MAX_SEQ_LEN 4096
+
+/*
+ * A sequence or optional value whose structure is known while loading:
+ * its tensors are ordinary IR values.  The IR itself has only tensors,
+ * so these values exist only in the frontend's name scopes.
+ */
+struct fe_composite {
+    bool optional;       /* an optional; false for a sequence */
+    bool present;        /* an optional that contains a value */
+    bool of_sequence;    /* a sequence, or an optional of one */
+    enum ir_dtype dtype; /* of the tensors; UNDEFINED when not yet known */
+    int32_t *elems;      /* the sequence's tensors, or the optional's one */
+    int32_t n;
+};
+
+/* Add a composite to ld, copying elems; returns its index. */
+int32_t fe_new_composite(struct fe_loader *ld, bool optional, bool present,
+                         bool of_sequence, enum ir_dtype dtype,
+                         const int32_t *elems, int32_t n);
+/* Free the composites of ld. */
+void fe_free_composites(struct fe_loader *ld);
+/* The composite that name means in s, or IR_NONE for a tensor name. */
+int32_t fe_scope_composite(const struct fe_loader *ld, const struct fe_scope *s,
+                           const char *name);
+/* Define name in s as composite c; -1 after reporting a second
+ * definition. */
+int fe_scope_define_composite(struct fe_loader *ld, struct fe_scope *s,
+                              const Onnx__NodeProto *node, const char *name,
+                              int32_t c);
+/* "a sequence", "an optional tensor", ...: the kind of c for messages. */
+const char *fe_composite_kind(const struct fe_composite *c);
+/* Whether name is a composite in a graph that encloses ld's. */
+bool fe_outer_composite(const struct fe_loader *ld, const char *name);
+/* Add a sequence or optional graph input as its tensors; 0 or -1. */
+int fe_add_composite_input(struct fe_loader *ld, struct fe_scope *main,
+                           const Onnx__ValueInfoProto *info);
+/* Reject --seq-len and --absent options that name no such input. */
+int fe_check_input_options(struct fe_loader *ld, struct fe_scope *main);
+/* Add the tensors of composite c as graph outputs named after name. */
+int fe_add_composite_output(struct fe_loader *ld, const char *name, int32_t c);
+/* The element type of a sequence or optional type, or NULL. */
+const Onnx__TypeProto *fe_inner_type(const Onnx__TypeProto *type);
+
+/* ---- sequence.c: sequence and optional operators ---- */
+
+/* Add the ops of a sequence or optional node, or of an Identity of one.
+ * Returns 1 when node is none of those, else 0 or -1 after an error. */
+int fe_add_sequence_node(struct fe_loader *ld, struct fe_scope *s,
+                         const Onnx__NodeProto *node, int opset);
+/* Describe value v for messages: "'name' (f32 [2,3])"; returns buf. */
+const char *fe_describe_value(const struct ir_graph *g, int32_t v, char *buf,
+                              size_t size);
+/* Read input k of node as a tensor that an earlier node defines;
+ * IR_NONE after an error. */
+int32_t fe_read_tensor(struct fe_loader *ld, struct fe_scope *s,
+                       const Onnx__NodeProto *node, size_t k);
+/* Define output k of node as an Identity of value src. */
+int fe_define_identity(struct fe_loader *ld, struct fe_scope *s,
+                       const Onnx__NodeProto *node, size_t k, int32_t src,
+                       int opset);
+/* Add a constant int64 vector for node; returns the value. */
+int32_t fe_add_int64_vector(struct fe_loader *ld, const struct fe_scope *s,
+                            const Onnx__NodeProto *node, const int64_t *values,
+                            int n);
+/* Add an op of kind for node with one result, a new value when result is
+ * IR_NONE; returns the result. */
+int32_t fe_add_made_op(struct fe_loader *ld, const struct fe_scope *s,
+                       const Onnx__NodeProto *node, enum ir_op_kind kind,
+                       int opset, const int32_t *operands, int n,
+                       int32_t result);
+/* The attribute of node called name, or NULL. */
+const Onnx__AttributeProto *fe_find_attr(const Onnx__NodeProto *node,
+                                         const char *name);
+
+/* ---- expand.c: bodies copied while loading ---- */
+
+/* Add a SequenceMap node: its body once per element; 0 or -1. */
+int fe_add_sequence_map(struct fe_loader *ld, struct fe_scope *s,
+                        const Onnx__NodeProto *node);
+/* Whether an If or Loop node takes, reads or returns sequences or
+ * optionals, so that it must be expanded while loading. */
+bool fe_control_needs_expansion(const struct fe_loader *ld,
+                                const struct fe_scope *s,
+                                const Onnx__NodeProto *node);
+/* Expand an If or Loop whose control is known while loading; 0 or -1. */
+int fe_expand_control(struct fe_loader *ld, struct fe_scope *s,
+                      const Onnx__NodeProto *node, enum ir_op_kind kind,
+                      int opset);
+
 /* ---- node.c: nodes, attributes and Constant nodes ---- */
 
 /* Add the ops of one node to the graph; returns 0 or -1 after an error. */
@@ -142,9 +247,14 @@ int fe_add_control_op(struct fe_loader *ld, struct fe_scope *s,
 
 /* Reserve every name that graph uses, so made-up names avoid them. */
 void fe_reserve_names(struct fe_loader *ld, const Onnx__GraphProto *graph);
-/* Add graph's initializers as constants named in scope s. */
+/* Add graph's initializers as constants named in scope s, under unique
+ * names when s has a prefix. */
 int fe_add_initializers(struct fe_loader *ld, struct fe_scope *s,
                         const Onnx__GraphProto *graph);
+/* Decode the shape that a graph input's tensor type declares. */
+int fe_input_shape(struct fe_loader *ld, const char *name,
+                   const Onnx__TypeProto__Tensor *tensor,
+                   struct ir_shape *shape);
 /* Report the first value that was read but never defined. */
 int fe_check_forward_refs(struct fe_loader *ld);
 

@@ -82,7 +82,18 @@ fe_add_initializers(struct fe_loader *ld, struct fe_scope *main,
         if (fe_decode_tensor(t, what, ld->base_dir, &dtype, &shape, &data,
                              &nbytes))
             return -1;
-        int32_t v = ir_value_add(ld->g, t->name, IR_VALUE_CONST, dtype, &shape);
+        /* A scope with a prefix is inlined: its names must be unique. */
+        char *name = ir_xstrdup(t->name);
+        if (main->prefix) {
+            size_t size = strlen(main->prefix) + strlen(t->name) + 2;
+            char *base = ir_xmalloc(size);
+            snprintf(base, size, "%s/%s", main->prefix, t->name);
+            free(name);
+            name = fe_unique_name(ld, base);
+            free(base);
+        }
+        int32_t v = ir_value_add(ld->g, name, IR_VALUE_CONST, dtype, &shape);
+        free(name);
         ir_value_set_const(ld->g, v, data, nbytes);
         fe_name_map_put(&main->names, t->name, v);
         fe_mark_defined(ld, v);
@@ -90,11 +101,10 @@ fe_add_initializers(struct fe_loader *ld, struct fe_scope *main,
     return 0;
 }
 
-/* Decode the shape that an input's type declares.  Each dim without a
- * value or a name gets a fresh symbol. */
-static int
-input_shape(struct fe_loader *ld, const char *name,
-            const Onnx__TypeProto__Tensor *tensor, struct ir_shape *shape)
+/* Each dim without a value or a name gets a fresh symbol. */
+int
+fe_input_shape(struct fe_loader *ld, const char *name,
+               const Onnx__TypeProto__Tensor *tensor, struct ir_shape *shape)
 {
     *shape = ir_shape_unknown();
     const Onnx__TensorShapeProto *proto = tensor->shape;
@@ -130,6 +140,17 @@ input_shape(struct fe_loader *ld, const char *name,
     return 0;
 }
 
+/* The constant that the options give for input name, or NULL. */
+static const struct fe_constant *
+find_constant(const struct fe_loader *ld, const char *name)
+{
+    const struct fe_options *o = ld->opts;
+    for (int i = 0; o && i < o->n_constants; i++)
+        if (strcmp(o->constants[i].name, name) == 0)
+            return &o->constants[i];
+    return NULL;
+}
+
 static int
 add_inputs(struct fe_loader *ld, struct fe_scope *main,
            const Onnx__GraphProto *graph)
@@ -148,9 +169,19 @@ add_inputs(struct fe_loader *ld, struct fe_scope *main,
                              ld->display_name, info->name);
 
         const Onnx__TypeProto *type = info->type;
+        if (type &&
+            (type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+             type->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)) {
+            if (fe_name_map_get(&main->composites, info->name) != IR_NONE)
+                return ir_errorf("'%s': graph input '%s' is listed twice",
+                                 ld->display_name, info->name);
+            if (fe_add_composite_input(ld, main, info))
+                return -1;
+            continue;
+        }
         if (!type || type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-            return ir_errorf("graph input '%s' is not a tensor; sequence, "
-                             "map and optional inputs are not supported",
+            return ir_errorf("graph input '%s' is not a tensor; map and "
+                             "sparse tensor inputs are not supported",
                              info->name);
         const Onnx__TypeProto__Tensor *tensor = type->tensor_type;
         enum ir_dtype dtype = declared_dtype(info);
@@ -161,15 +192,28 @@ add_inputs(struct fe_loader *ld, struct fe_scope *main,
                              info->name, fe_unsupported_dtype_name(elem),
                              (int)elem);
         }
+        const struct fe_constant *k = find_constant(ld, info->name);
+        if (k) {
+            if (k->dtype != dtype)
+                return ir_errorf("graph input '%s' is %s, but the constant "
+                                 "given for it is %s",
+                                 info->name, ir_dtype_name(dtype),
+                                 ir_dtype_name(k->dtype));
+            v = ir_const_add(ld->g, info->name, k->dtype, &k->shape, k->data,
+                             k->nbytes);
+            fe_name_map_put(&main->names, info->name, v);
+            fe_mark_defined(ld, v);
+            continue;
+        }
         struct ir_shape shape;
-        if (input_shape(ld, info->name, tensor, &shape))
+        if (fe_input_shape(ld, info->name, tensor, &shape))
             return -1;
         v = ir_value_add(ld->g, info->name, IR_VALUE_INPUT, dtype, &shape);
         ir_graph_add_input(ld->g, v);
         fe_name_map_put(&main->names, info->name, v);
         fe_mark_defined(ld, v);
     }
-    return 0;
+    return fe_check_input_options(ld, main);
 }
 
 int
@@ -179,6 +223,13 @@ fe_check_forward_refs(struct fe_loader *ld)
         const struct fe_forward_ref *r = &ld->refs[i];
         if (fe_is_defined(ld, r->value))
             continue;
+        const char *name = ld->g->values[r->value].name;
+        if (fe_outer_composite(ld, name))
+            return ir_errorf("a subgraph reads '%s', which is a sequence or "
+                             "optional of an enclosing graph; If and Loop "
+                             "bodies that read sequences or optionals are "
+                             "not supported",
+                             name);
         if (r->op == IR_NONE)
             return ir_error(ld->g, NULL, r->value,
                             "a function call reads "
@@ -202,6 +253,12 @@ add_outputs(struct fe_loader *ld, struct fe_scope *main,
     for (size_t i = 0; i < graph->n_output; i++) {
         const Onnx__ValueInfoProto *info = graph->output[i];
         const char *name = info->name ? info->name : "";
+        int32_t c = fe_name_map_get(&main->composites, name);
+        if (c != IR_NONE) {
+            if (fe_add_composite_output(ld, name, c))
+                return -1;
+            continue;
+        }
         int32_t v = fe_name_map_get(&main->names, name);
         if (v == IR_NONE || !fe_is_defined(ld, v))
             return ir_errorf("graph output '%s' is not defined by any "
@@ -209,6 +266,11 @@ add_outputs(struct fe_loader *ld, struct fe_scope *main,
                              name);
         ir_graph_add_output(ld->g, v);
     }
+    if (ld->g->n_outputs == 0)
+        return ir_errorf("'%s': every graph output is an empty sequence or "
+                         "an absent optional, so the library would have no "
+                         "outputs; such a model is not supported",
+                         ld->display_name);
     return 0;
 }
 
@@ -276,6 +338,7 @@ build_graph(struct fe_loader *ld)
     if (rc == 0 && ld->g->n_ops > 0)
         rc = ir_graph_toposort(ld->g);
     fe_name_map_free(&main.names);
+    fe_name_map_free(&main.composites);
     return rc;
 }
 
@@ -321,9 +384,11 @@ unpack_model(const uint8_t *data, size_t size, const char *name)
 
 /* Build the graph of m, then free m. */
 static struct ir_graph *
-load_unpacked(Onnx__ModelProto *m, const char *base_dir, const char *name)
+load_unpacked(Onnx__ModelProto *m, const char *base_dir, const char *name,
+              const struct fe_options *opts)
 {
     struct fe_loader ld = {0};
+    ld.opts = opts;
     ld.model = m;
     ld.display_name = name;
     ld.base_dir = base_dir;
@@ -336,6 +401,7 @@ load_unpacked(Onnx__ModelProto *m, const char *base_dir, const char *name)
     fe_name_map_free(&ld.declared);
     free(ld.defined);
     free(ld.refs);
+    fe_free_composites(&ld);
     onnx__model_proto__free_unpacked(m, NULL);
     if (rc) {
         ir_graph_free(ld.g);
@@ -350,11 +416,17 @@ fe_load_model_buffer(const uint8_t *data, size_t size, const char *base_dir,
 {
     const char *name = display_name ? display_name : "(memory)";
     Onnx__ModelProto *m = unpack_model(data, size, name);
-    return m ? load_unpacked(m, base_dir, name) : NULL;
+    return m ? load_unpacked(m, base_dir, name, NULL) : NULL;
 }
 
 struct ir_graph *
 fe_load_model(const char *path)
+{
+    return fe_load_model_with(path, NULL);
+}
+
+struct ir_graph *
+fe_load_model_with(const char *path, const struct fe_options *opts)
 {
     uint8_t *data;
     size_t size;
@@ -367,7 +439,7 @@ fe_load_model(const char *path)
     if (!m)
         return NULL;
     char *dir = fe_dir_name(path);
-    struct ir_graph *g = load_unpacked(m, dir, path);
+    struct ir_graph *g = load_unpacked(m, dir, path, opts);
     free(dir);
     return g;
 }

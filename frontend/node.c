@@ -351,7 +351,7 @@ static char *
 op_name(const struct fe_scope *s, const Onnx__NodeProto *node)
 {
     const char *name = node->name && *node->name ? node->name : NULL;
-    if (!s->function)
+    if (!s->prefix)
         return name ? ir_xstrdup(name) : NULL;
     if (!name)
         name = node->op_type;
@@ -413,6 +413,17 @@ fe_add_op(struct fe_loader *ld, struct fe_scope *s, const Onnx__NodeProto *node,
     if (n_in > INT_MAX || n_out > INT_MAX)
         return fe_node_error(s, node, "has too many inputs or outputs");
 
+    for (size_t i = 0; i < n_in; i++) {
+        int32_t c = *node->input[i] ? fe_scope_composite(ld, s, node->input[i])
+                                    : IR_NONE;
+        if (c != IR_NONE)
+            return fe_node_error(s, node,
+                                 "input %zu '%s' is %s, but %s takes only "
+                                 "tensors there; this is not supported",
+                                 i, node->input[i],
+                                 fe_composite_kind(&ld->composites[c]),
+                                 node->op_type);
+    }
     int32_t *operands = ir_xmalloc(sizeof(int32_t) * (n_in + 1));
     int32_t *results = ir_xmalloc(sizeof(int32_t) * (n_out + 1));
     int rc = 0;
@@ -458,6 +469,11 @@ fe_add_node(struct fe_loader *ld, struct fe_scope *s,
         return fe_node_error(s, node,
                              "the model imports no opset of the "
                              "default domain ''");
+    if (fe_is_default_domain(domain)) {
+        int rc = fe_add_sequence_node(ld, s, node, opset);
+        if (rc <= 0)
+            return rc;
+    }
     enum ir_op_kind kind = ir_op_kind_from_name(node->op_type);
     /* Scatter (opsets 9 and 10) is ScatterElements under its old name. */
     if (strcmp(node->op_type, "Scatter") == 0 && opset < 11)
@@ -473,6 +489,9 @@ fe_add_node(struct fe_loader *ld, struct fe_scope *s,
                          node->op_type, domain, opset,
                          node->name && *node->name ? node->name : "(unnamed)");
     }
+    if ((kind == IR_OP_IF || kind == IR_OP_LOOP) &&
+        fe_control_needs_expansion(ld, s, node))
+        return fe_expand_control(ld, s, node, kind, opset);
     if (kind == IR_OP_IF || kind == IR_OP_LOOP)
         return fe_add_control_op(ld, s, node, kind, opset);
     return fe_add_op(ld, s, node, kind, opset);

@@ -106,7 +106,7 @@ static int32_t
 new_value(struct fe_loader *ld, const struct fe_scope *s, const char *name)
 {
     enum ir_dtype dtype = IR_DTYPE_UNDEFINED;
-    if (!s->function) {
+    if (!s->prefix) {
         int32_t declared = fe_name_map_get(&ld->declared, name);
         if (declared != IR_NONE)
             dtype = (enum ir_dtype)declared;
@@ -122,6 +122,9 @@ new_value(struct fe_loader *ld, const struct fe_scope *s, const char *name)
     return v;
 }
 
+static int32_t lookup_defined(struct fe_loader *ld, struct fe_scope *s,
+                              const char *name);
+
 int32_t
 fe_scope_read(struct fe_loader *ld, struct fe_scope *s, const char *name,
               int32_t op, int operand)
@@ -134,7 +137,12 @@ fe_scope_read(struct fe_loader *ld, struct fe_scope *s, const char *name,
     int k = formal_output(s, name);
     if (k >= 0 && s->out_actual[k])
         return fe_scope_read(ld, s->caller, s->out_actual[k], op, operand);
-    if (!s->function && ld->outer) {
+    if (s->lexical) {
+        v = lookup_defined(ld, s->caller, name);
+        if (v != IR_NONE)
+            return v;
+    }
+    if (!s->function && !s->lexical && ld->outer) {
         v = fe_scope_capture(ld, s, name);
         if (v != IR_NONE)
             return v;
@@ -185,7 +193,8 @@ fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
     }
 
     int32_t v = fe_name_map_get(&s->names, name);
-    if (v != IR_NONE && fe_is_defined(ld, v)) {
+    if (fe_name_map_get(&s->composites, name) != IR_NONE ||
+        (v != IR_NONE && fe_is_defined(ld, v))) {
         fe_node_error(s, node,
                       "output '%s' is already defined by an "
                       "earlier node, initializer or graph input",
@@ -195,7 +204,7 @@ fe_scope_define(struct fe_loader *ld, struct fe_scope *s,
     if (v == IR_NONE) {
         v = new_value(ld, s, name);
         fe_name_map_put(&s->names, name, v);
-    } else if (!s->function) {
+    } else if (!s->prefix) {
         int32_t declared = fe_name_map_get(&ld->declared, name);
         if (declared != IR_NONE)
             ld->g->values[v].dtype = (enum ir_dtype)declared;
@@ -217,6 +226,8 @@ lookup_defined(struct fe_loader *ld, struct fe_scope *s, const char *name)
         return IR_NONE;
     if (v != IR_NONE)
         return fe_is_defined(ld, v) ? v : IR_NONE;
+    if (s->lexical)
+        return lookup_defined(ld, s->caller, name);
     if (s->function) {
         int k = formal_output(s, name);
         if (k >= 0 && s->out_actual[k])

@@ -29,6 +29,12 @@ static const char compile_usage[] =
     "                          symbolic dim must be bound (repeatable)\n"
     "  --shape NAME=D0xD1x...  bind the dims of input NAME from a shape;\n"
     "                          `--shape x=` is a scalar (repeatable)\n"
+    "  --seq-len NAME=N        the length of the sequence input NAME; its\n"
+    "                          elements become inputs NAME[0] to NAME[N-1]\n"
+    "                          (repeatable)\n"
+    "  --absent NAME           compile for the optional input NAME being\n"
+    "                          absent; without it the input is present\n"
+    "                          (repeatable)\n"
     "  --emit=KIND             so (default), obj, llvm (optimised LLVM IR),\n"
     "                          ir (onnxc IR after the passes) or dot (the\n"
     "                          graph after the passes, for Graphviz)\n"
@@ -53,6 +59,8 @@ enum {
     OPT_NAME = 256,
     OPT_DIM,
     OPT_SHAPE,
+    OPT_SEQ_LEN,
+    OPT_ABSENT,
     OPT_EMIT,
     OPT_HEADER,
     OPT_CC,
@@ -72,6 +80,8 @@ static const struct option compile_options[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"dim", required_argument, NULL, OPT_DIM},
     {"shape", required_argument, NULL, OPT_SHAPE},
+    {"seq-len", required_argument, NULL, OPT_SEQ_LEN},
+    {"absent", required_argument, NULL, OPT_ABSENT},
     {"emit", required_argument, NULL, OPT_EMIT},
     {"header", required_argument, NULL, OPT_HEADER},
     {"cc", required_argument, NULL, OPT_CC},
@@ -102,6 +112,10 @@ struct compile_args {
     int n_dims;
     const char *shapes[MAX_LIST];
     int n_shapes;
+    struct fe_seq_len seq_lens[MAX_LIST];
+    int n_seq_lens;
+    const char *absent[MAX_LIST];
+    int n_absent;
     enum cg_emit emit;
     bool emit_ir;
     bool emit_dot; /* with emit_ir: Graphviz instead of IR text */
@@ -163,6 +177,29 @@ parse_dim(struct compile_args *a, const char *arg)
     return 0;
 }
 
+/* Parse one --seq-len NAME=N option. */
+static int
+parse_seq_len(struct compile_args *a, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char *end;
+    if (!eq || eq == arg)
+        return ir_errorf("--seq-len '%s': expected NAME=N", arg);
+    errno = 0;
+    long long v = strtoll(eq + 1, &end, 10);
+    if (*end || end == eq + 1 || v < 0 || errno == ERANGE)
+        return ir_errorf("--seq-len '%s': N must be a whole number >= 0", arg);
+    if (a->n_seq_lens >= MAX_LIST)
+        return ir_errorf("too many --seq-len options (at most %d)", MAX_LIST);
+    for (int i = 0; i < a->n_seq_lens; i++)
+        if (strncmp(a->seq_lens[i].name, arg, (size_t)(eq - arg)) == 0 &&
+            !a->seq_lens[i].name[eq - arg])
+            return ir_errorf("--seq-len '%s': the input is given twice", arg);
+    a->seq_lens[a->n_seq_lens].name = strndup(arg, (size_t)(eq - arg));
+    a->seq_lens[a->n_seq_lens++].len = v;
+    return 0;
+}
+
 /* Returns 0 to go on, 1 when done (help), -1 on a usage error. */
 static int
 parse_args(struct compile_args *a, int argc, char **argv)
@@ -198,6 +235,16 @@ parse_args(struct compile_args *a, int argc, char **argv)
                 return ir_errorf("too many --shape options (at most %d)",
                                  MAX_LIST);
             a->shapes[a->n_shapes++] = optarg;
+            break;
+        case OPT_SEQ_LEN:
+            if (parse_seq_len(a, optarg) != 0)
+                return -1;
+            break;
+        case OPT_ABSENT:
+            if (a->n_absent >= MAX_LIST)
+                return ir_errorf("too many --absent options (at most %d)",
+                                 MAX_LIST);
+            a->absent[a->n_absent++] = optarg;
             break;
         case OPT_EMIT:
             if (strcmp(optarg, "so") == 0)
@@ -351,7 +398,11 @@ emit_ir(const struct ir_graph *g, const char *output, bool dot)
 static int
 compile(struct compile_args *a)
 {
-    struct ir_graph *g = fe_load_model(a->model);
+    struct fe_options opts = {.seq_lens = a->seq_lens,
+                              .n_seq_lens = a->n_seq_lens,
+                              .absent = a->absent,
+                              .n_absent = a->n_absent};
+    struct ir_graph *g = fe_load_model_with(a->model, &opts);
     if (!g)
         return 1;
     struct pass_manager pm = {.opts = &a->passes};
@@ -414,5 +465,7 @@ tool_compile_main(int argc, char **argv)
         rc = rc > 0 ? 0 : 2;
     for (int i = 0; i < a.n_dims; i++)
         free(a.dim_storage[i]);
+    for (int i = 0; i < a.n_seq_lens; i++)
+        free((char *)a.seq_lens[i].name);
     return rc;
 }
