@@ -63,10 +63,11 @@ def main():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
     unsupported = os.path.join(work, "unsupported.onnx")
-    write_model(unsupported, [helper.make_node("Celu", ["x"], ["y"], name="celu_node")],
+    write_model(unsupported, [helper.make_node("LpNormalization", ["x"], ["y"],
+                                               name="lp_node")],
                 [x], [y])
     check("unsupported op", [onnxc, "compile", unsupported, "-o", work + "/u.so"],
-          r"error: .*Celu.*celu_node|celu_node.*Celu")
+          r"error: .*LpNormalization.*lp_node|lp_node.*LpNormalization")
 
     bad_reshape = os.path.join(work, "bad_reshape.onnx")
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [4, 4])
