@@ -128,6 +128,7 @@ static const struct {
     {"allowzero", IR_ATTR_INT},
     {"axis", IR_ATTR_INT},
     {"batch_dims", IR_ATTR_INT},
+    {"blocksize", IR_ATTR_INT},
     {"coerce_2d", IR_ATTR_INT},
     {"detect_negative", IR_ATTR_INT},
     {"detect_positive", IR_ATTR_INT},

@@ -14,6 +14,10 @@
 int pass_shape_infer_transpose(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_transpose(const struct ir_graph *g,
                                 const struct ir_op *op, struct pass_params *p);
+int pass_shape_infer_depth_to_space(struct ir_graph *g, struct ir_op *op);
+int pass_shape_encode_depth_to_space(const struct ir_graph *g,
+                                     const struct ir_op *op,
+                                     struct pass_params *p);
 int pass_shape_infer_concat(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_concat(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
@@ -439,6 +443,14 @@ const struct pass_op_impl pass_ops_shape[] = {
      .infer = pass_shape_infer_transpose,
      .encode = pass_shape_encode_transpose,
      KERNEL(rt_kernel_transpose)},
+    {.kind = IR_OP_DEPTH_TO_SPACE,
+     .infer = pass_shape_infer_depth_to_space,
+     .encode = pass_shape_encode_depth_to_space,
+     KERNEL(rt_kernel_depth_to_space)},
+    {.kind = IR_OP_SPACE_TO_DEPTH,
+     .infer = pass_shape_infer_depth_to_space,
+     .encode = pass_shape_encode_depth_to_space,
+     KERNEL(rt_kernel_depth_to_space)},
     {.kind = IR_OP_CONCAT,
      .infer = pass_shape_infer_concat,
      .encode = pass_shape_encode_concat,

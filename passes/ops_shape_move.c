@@ -86,6 +86,93 @@ pass_shape_encode_transpose(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/* The mode and block size of DepthToSpace or SpaceToDepth. */
+static int
+depth_params(const struct ir_graph *g, const struct ir_op *op, int64_t *mode,
+             int64_t *block)
+{
+    const struct ir_attr *a = ir_op_attr(op, "blocksize");
+    if (!a)
+        return ir_error(g, op, IR_NONE,
+                        "required attribute blocksize is missing");
+    if (a->i < 1 || a->i > (1 << 20))
+        return ir_error(g, op, IR_NONE,
+                        "blocksize %lld is invalid; expected 1 to 2^20",
+                        (long long)a->i);
+    *block = a->i;
+    if (op->kind == IR_OP_SPACE_TO_DEPTH) {
+        *mode = RT_SPACE_TO_DEPTH;
+        return 0;
+    }
+    const char *m = ir_op_string(op, "mode", "DCR");
+    if (strcmp(m, "DCR") == 0)
+        *mode = RT_DEPTH_TO_SPACE_DCR;
+    else if (strcmp(m, "CRD") == 0)
+        *mode = RT_DEPTH_TO_SPACE_CRD;
+    else
+        return ir_error(g, op, IR_NONE,
+                        "mode '%s' is invalid; expected DCR or CRD", m);
+    return 0;
+}
+
+/*
+ * DepthToSpace: [N, C, H, W] -> [N, C / b^2, H * b, W * b].
+ * SpaceToDepth: [N, C, H, W] -> [N, C * b^2, H / b, W / b].
+ */
+int
+pass_shape_infer_depth_to_space(struct ir_graph *g, struct ir_op *op)
+{
+    int64_t mode, b;
+    if (pass_shape_check_data(g, op, 0) != 0 ||
+        depth_params(g, op, &mode, &b) != 0)
+        return -1;
+    const struct ir_value *in = pass_operand(g, op, 0);
+    char buf[160];
+    ir_shape_format(g, &in->shape, buf, sizeof(buf));
+    if (in->shape.rank != 4)
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must be 4-D, [N, C, H, W]", buf);
+    const int64_t *d = in->shape.dim;
+    int64_t dims[4] = {d[0], 0, 0, 0};
+    if (mode == RT_SPACE_TO_DEPTH) {
+        if (d[2] % b != 0 || d[3] % b != 0)
+            return ir_error(g, op, op->operands[0],
+                            "the height and width of %s are not multiples "
+                            "of blocksize %lld",
+                            buf, (long long)b);
+        dims[2] = d[2] / b;
+        dims[3] = d[3] / b;
+        if (__builtin_mul_overflow(d[1], b * b, &dims[1]))
+            return ir_error(g, op, op->operands[0], "the output is too large");
+    } else {
+        if (d[1] % (b * b) != 0)
+            return ir_error(g, op, op->operands[0],
+                            "the channels of %s are not a multiple of "
+                            "blocksize^2 = %lld",
+                            buf, (long long)(b * b));
+        dims[1] = d[1] / (b * b);
+        if (__builtin_mul_overflow(d[2], b, &dims[2]) ||
+            __builtin_mul_overflow(d[3], b, &dims[3]))
+            return ir_error(g, op, op->operands[0], "the output is too large");
+    }
+    struct ir_shape shape = ir_shape_make(4, dims);
+    pass_set_result(g, op, 0, in->dtype, &shape);
+    return 0;
+}
+
+/* ints: [mode, blocksize]. */
+int
+pass_shape_encode_depth_to_space(const struct ir_graph *g,
+                                 const struct ir_op *op, struct pass_params *p)
+{
+    int64_t mode, b;
+    if (depth_params(g, op, &mode, &b) != 0)
+        return -1;
+    pass_params_int(p, mode);
+    pass_params_int(p, b);
+    return 0;
+}
+
 /*
  * A Transpose keeps the element order when it moves only axes of size 1:
  * the other axes appear in the output in their input order.

@@ -769,3 +769,54 @@ rt_kernel_pad(struct rt_ctx *ctx, const struct rt_node *node, void *const *bufs)
     }
     return RT_OK;
 }
+
+/*
+ * DepthToSpace and SpaceToDepth on [N, C, H, W], as a Transpose of a 6-D
+ * view with block size b (C' = C / b^2 for DepthToSpace):
+ *   DCR: [N, b, b, C', H, W] perm [0, 3, 4, 1, 5, 2] -> [N, C', H*b, W*b]
+ *   CRD: [N, C', b, b, H, W] perm [0, 1, 4, 2, 5, 3] -> [N, C', H*b, W*b]
+ *   SpaceToDepth: [N, C, H/b, b, W/b, b] perm [0, 3, 5, 1, 2, 4]
+ *                                                -> [N, C*b*b, H/b, W/b]
+ * ints: [mode (enum rt_depth_mode), b].  descs: x, y.
+ */
+int
+rt_kernel_depth_to_space(struct rt_ctx *ctx, const struct rt_node *node,
+                         void *const *bufs)
+{
+    const struct rt_desc *in = &node->descs[0];
+    if (node->n_ints != 2 || in->rank != 4 || node->ints[1] < 1)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT,
+                       "expected a 4-D input, a mode and a block size");
+    int64_t mode = node->ints[0], b = node->ints[1];
+    int64_t n = in->dims[0], c = in->dims[1], h = in->dims[2], w = in->dims[3];
+    struct rt_desc view[2] = {{.dtype = in->dtype, .rank = 6},
+                              {.dtype = in->dtype, .rank = 6}};
+    int64_t perm[6];
+    if (mode == RT_SPACE_TO_DEPTH) {
+        int64_t dims[6] = {n, c, h / b, b, w / b, b};
+        int64_t p[6] = {0, 3, 5, 1, 2, 4};
+        memcpy(view[0].dims, dims, sizeof(dims));
+        memcpy(perm, p, sizeof(p));
+    } else if (mode == RT_DEPTH_TO_SPACE_CRD) {
+        int64_t dims[6] = {n, c / (b * b), b, b, h, w};
+        int64_t p[6] = {0, 1, 4, 2, 5, 3};
+        memcpy(view[0].dims, dims, sizeof(dims));
+        memcpy(perm, p, sizeof(p));
+    } else {
+        int64_t dims[6] = {n, b, b, c / (b * b), h, w};
+        int64_t p[6] = {0, 3, 4, 1, 5, 2};
+        memcpy(view[0].dims, dims, sizeof(dims));
+        memcpy(perm, p, sizeof(p));
+    }
+    for (int k = 0; k < 6; k++)
+        view[1].dims[k] = view[0].dims[perm[k]];
+    if (rt_numel(&view[0]) != rt_numel(in))
+        return rt_fail(ctx, node, RT_ERR_SHAPE,
+                       "the block size %lld does not divide the input",
+                       (long long)b);
+    struct rt_node t = *node;
+    t.descs = view;
+    t.ints = perm;
+    t.n_ints = 6;
+    return rt_kernel_transpose(ctx, &t, bufs);
+}

@@ -13,6 +13,15 @@ int rt_kernel_shape_copy(struct rt_ctx *ctx, const struct rt_node *node,
                          void *const *bufs);
 int rt_kernel_transpose(struct rt_ctx *ctx, const struct rt_node *node,
                         void *const *bufs);
+int rt_kernel_depth_to_space(struct rt_ctx *ctx, const struct rt_node *node,
+                             void *const *bufs);
+
+/* The layout of rt_kernel_depth_to_space, its ints[0]. */
+enum rt_depth_mode {
+    RT_DEPTH_TO_SPACE_DCR = 0, /* depth, column, row: the default */
+    RT_DEPTH_TO_SPACE_CRD = 1, /* column, row, depth */
+    RT_SPACE_TO_DEPTH = 2,
+};
 int rt_kernel_concat(struct rt_ctx *ctx, const struct rt_node *node,
                      void *const *bufs);
 int rt_kernel_split(struct rt_ctx *ctx, const struct rt_node *node,

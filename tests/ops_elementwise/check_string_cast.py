@@ -268,7 +268,7 @@ def check_errors(r):
 MOVERS = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
           "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND",
           "ScatterElements", "ScatterND", "Expand", "Tile", "Where", "Shape",
-          "Size", "Cast", "CastLike"}
+          "Size", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth"}
 
 
 def check_op_sweep(r, ops_def):

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from onnx import TensorProto, helper
 
-from one_node import run_node
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from one_node import parse_args, run_node  # noqa: E402
 
 ELEM = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE}
 
@@ -126,11 +127,10 @@ def check_errors(onnxc, work):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__)
+    args = parse_args(__doc__)
+    if args is None:
         return 2
-    onnxc, work = sys.argv[1:]
-    os.makedirs(work, exist_ok=True)
+    onnxc, work = args
     rng = np.random.default_rng(12)
     failures = check_values(onnxc, work, rng) + check_errors(onnxc, work)
     return 1 if failures else 0

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper
 
-from one_node import run_node
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from one_node import parse_args, run_node  # noqa: E402
 
 ELEM = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE}
 
@@ -144,11 +145,10 @@ def check_activations(c, rng):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__)
+    args = parse_args(__doc__)
+    if args is None:
         return 2
-    onnxc, work = sys.argv[1:]
-    os.makedirs(work, exist_ok=True)
+    onnxc, work = args
     c = Checker(onnxc, work)
     rng = np.random.default_rng(21)
     check_batch_norm(c, rng)

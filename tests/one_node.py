@@ -1,7 +1,8 @@
-"""Compile and run a one-node ONNX model with onnxc, for the op checks here."""
+"""Compile and run a one-node ONNX model with onnxc, for the op checks."""
 
 import os
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -35,3 +36,14 @@ def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset):
         if result.returncode != 0:
             return None, result.stdout
     return {n: np.load(os.path.join(out, n + ".npy")) for n, _, _ in outputs}, None
+
+
+def parse_args(usage):
+    """Return (onnxc, work dir) from the command line, creating the work dir,
+    or None after printing usage when the arguments are wrong."""
+    if len(sys.argv) != 3:
+        print(usage)
+        return None
+    onnxc, work = sys.argv[1:]
+    os.makedirs(work, exist_ok=True)
+    return onnxc, work
