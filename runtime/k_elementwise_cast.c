@@ -167,7 +167,8 @@ rt_bf16_to_double(uint16_t h)
 /*
  * Round d to the nearest bfloat16 (8 significant bits), ties to even.
  * NOTE: the ONNX 1.12 backend test data for Cast to bfloat16 truncates
- * instead, so some of its expected values are 1 bfloat16 ulp lower.
+ * instead, so some of its expected values are 1 bfloat16 ulp lower.  The
+ * onnx test data rounds to nearest even too since onnx pull request 7089.
  */
 uint16_t
 rt_bf16_from_double(double d)
