@@ -85,6 +85,11 @@ enum rt_loss_reduction {
 int rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
                        void *const *bufs);
 
+/* ---- k_quantize.c: QuantizeLinear, DequantizeLinear, dynamic ---- */
+
+int rt_kernel_quantize(struct rt_ctx *ctx, const struct rt_node *node,
+                       void *const *bufs);
+
 /* ---- helpers shared by the k_math*.c files and the fused kernels ---- */
 
 /* The sum of x[0..n) in eight lanes, so that it vectorises. */

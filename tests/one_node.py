@@ -47,3 +47,11 @@ def parse_args(usage):
     onnxc, work = sys.argv[1:]
     os.makedirs(work, exist_ok=True)
     return onnxc, work
+
+
+def check_error(label, got, err, needles):
+    """Print whether a run failed with a message containing every needle;
+    return True when it did."""
+    ok = got is None and all(n in err for n in needles)
+    print("error: %s: %s" % (label, "ok" if ok else "FAILED\n" + (err or "it ran")))
+    return ok

@@ -1,0 +1,146 @@
+"""Check QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
+
+Usage: check_quantize.py ONNXC WORK_DIR
+
+Expected values follow the ONNX definitions in numpy float32 arithmetic.
+Quantize is saturate(rint(x / scale) + zero_point) with ties to even,
+and dequantize is (x - zero_point) * scale.  Both run per tensor and per
+axis (negative axes too), for int8, uint8 and int32 data, and values
+must match exactly.  A scale of the wrong length, a zero point of another shape or
+dtype and a float16 input must fail with a clear message.
+"""
+
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from one_node import check_error, parse_args, run_node  # noqa: E402
+
+ELEM = {np.float32: TensorProto.FLOAT, np.int8: TensorProto.INT8,
+        np.uint8: TensorProto.UINT8, np.int32: TensorProto.INT32,
+        np.float16: TensorProto.FLOAT16}
+
+
+def info(dtype):
+    return np.iinfo(dtype)
+
+
+def per_axis(v, shape, axis):
+    """Broadcast a per-axis vector (or a scalar) against shape."""
+    if v.ndim == 0:
+        return v
+    dims = [1] * len(shape)
+    dims[axis] = -1
+    return v.reshape(dims)
+
+
+def run(onnxc, work, name, op, feeds, out_dtypes, **attrs):
+    names = [k for k, v in feeds.items() if v is not None]
+    node = helper.make_node(op, names, ["y%d" % i for i in range(len(out_dtypes))],
+                            name="q", **attrs)
+    inputs = [(k, ELEM[feeds[k].dtype.type], list(feeds[k].shape)) for k in names]
+    outputs = [("y%d" % i, ELEM[t], None) for i, t in enumerate(out_dtypes)]
+    return run_node(onnxc, work, name, node, inputs, outputs,
+                    {k: feeds[k] for k in names}, 13)
+
+
+def main():
+    args = parse_args(__doc__)
+    if args is None:
+        return 2
+    onnxc, work = args
+    rng = np.random.default_rng(4)
+    failures, count = 0, 0
+    x = (rng.standard_normal((2, 3, 4)) * 100).astype(np.float32)
+    x.flat[:6] = [0.5, 1.5, 2.5, -0.5, -1.5, 1e9]  # ties, saturation
+    for qtype in (np.uint8, np.int8):
+        for axis in (None, 1, -1):
+            if axis is None:
+                scale = np.array(0.7, np.float32)
+                zp = np.array(3, qtype)
+            else:
+                n = x.shape[axis]
+                scale = rng.uniform(0.3, 2.0, n).astype(np.float32)
+                zp = rng.integers(0, 20, n).astype(qtype)
+            attrs = {} if axis is None else {"axis": axis}
+            ax = axis if axis is not None else 0
+            s, z = per_axis(scale, x.shape, ax), per_axis(zp, x.shape, ax)
+            want_q = np.clip(np.rint(np.divide(x, s)) + z.astype(np.float32),
+                             info(qtype).min, info(qtype).max).astype(qtype)
+            count += 1
+            got, err = run(onnxc, work, "q%d" % count, "QuantizeLinear",
+                           {"x": x, "s": scale, "z": zp}, [qtype], **attrs)
+            ok = got is not None and np.array_equal(got["y0"], want_q)
+            print("QuantizeLinear %s axis %s: %s" % (np.dtype(qtype).name, axis,
+                                                     "ok" if ok else "FAILED\n" + (err or "")))
+            failures += not ok
+
+            want_dq = (want_q.astype(np.float32) - z.astype(np.float32)) * s
+            count += 1
+            got, err = run(onnxc, work, "q%d" % count, "DequantizeLinear",
+                           {"x": want_q, "s": scale, "z": zp}, [np.float32], **attrs)
+            ok = got is not None and np.array_equal(got["y0"], want_dq)
+            print("DequantizeLinear %s axis %s: %s" % (np.dtype(qtype).name, axis,
+                                                       "ok" if ok else "FAILED\n" + (err or "")))
+            failures += not ok
+
+    # No zero point: uint8 output; int32 input to DequantizeLinear.
+    count += 1
+    got, err = run(onnxc, work, "q%d" % count, "QuantizeLinear",
+                   {"x": x, "s": np.array(2.0, np.float32)}, [np.uint8])
+    want = np.clip(np.rint(x / np.float32(2.0)), 0, 255).astype(np.uint8)
+    ok = got is not None and np.array_equal(got["y0"], want)
+    print("QuantizeLinear without zero point: %s" % ("ok" if ok else "FAILED\n" + (err or "")))
+    failures += not ok
+    xi = rng.integers(-2 ** 20, 2 ** 20, 12).astype(np.int32)
+    count += 1
+    got, err = run(onnxc, work, "q%d" % count, "DequantizeLinear",
+                   {"x": xi, "s": np.array(0.25, np.float32)}, [np.float32])
+    ok = got is not None and np.array_equal(got["y0"], xi.astype(np.float32) * 0.25)
+    print("DequantizeLinear int32: %s" % ("ok" if ok else "FAILED\n" + (err or "")))
+    failures += not ok
+
+    for label, data in (("mixed", x), ("all positive", np.abs(x) + 1),
+                        ("all zero", np.zeros(5, np.float32))):
+        count += 1
+        got, err = run(onnxc, work, "q%d" % count, "DynamicQuantizeLinear",
+                       {"x": data}, [np.uint8, np.float32, np.uint8])
+        lo, hi = min(0.0, data.min()), max(0.0, data.max())
+        scale = np.float32((np.float32(hi) - np.float32(lo)) / np.float32(255))
+        if scale == 0:
+            zp, want = np.uint8(0), np.zeros(data.shape, np.uint8)
+        else:
+            zp = np.uint8(np.clip(np.rint((np.float32(0) - np.float32(lo)) / scale), 0, 255))
+            want = np.clip(np.rint(data / scale) + np.float32(zp), 0, 255).astype(np.uint8)
+        ok = got is not None and np.array_equal(got["y0"], want) and \
+            got["y1"] == scale and got["y2"] == zp
+        print("DynamicQuantizeLinear %s: %s" % (label, "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+
+    errors = [
+        ("scale length", "QuantizeLinear",
+         {"x": x, "s": np.ones(2, np.float32), "z": np.zeros(2, np.uint8)},
+         ["QuantizeLinear node 'q'", "a vector of the 3 entries of axis 1"]),
+        ("zero point shape", "DequantizeLinear",
+         {"x": np.zeros(3, np.uint8), "s": np.ones(3, np.float32),
+          "z": np.zeros(1, np.uint8)},
+         ["zero point's shape differs"]),
+        ("zero point dtype", "DequantizeLinear",
+         {"x": np.zeros(3, np.uint8), "s": np.array(1, np.float32),
+          "z": np.array(0, np.int8)},
+         ["the zero point has dtype i8; expected u8"]),
+        ("float16 input", "QuantizeLinear",
+         {"x": np.zeros(3, np.float16), "s": np.array(1, np.float32)},
+         ["dtype f16 is not supported"]),
+    ]
+    for index, (label, op, feeds, needles) in enumerate(errors):
+        got, err = run(onnxc, work, "e%d" % index, op, feeds, [np.float32])
+        failures += not check_error(label, got, err, needles)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
