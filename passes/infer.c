@@ -141,6 +141,8 @@ static const struct {
     {"largest", IR_ATTR_INT},
     {"noop_with_empty_axes", IR_ATTR_INT},
     {"num_outputs", IR_ATTR_INT},
+    {"output_datatype", IR_ATTR_INT},
+    {"periodic", IR_ATTR_INT},
     {"reverse", IR_ATTR_INT},
     {"select_last_index", IR_ATTR_INT},
     {"sorted", IR_ATTR_INT},

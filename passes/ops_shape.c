@@ -66,6 +66,9 @@ int pass_shape_infer_trilu(struct ir_graph *g, struct ir_op *op);
 int pass_shape_encode_trilu(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
 int pass_shape_infer_eye_like(struct ir_graph *g, struct ir_op *op);
+int pass_shape_infer_window(struct ir_graph *g, struct ir_op *op);
+int pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
+                             struct pass_params *p);
 int pass_shape_encode_eye_like(const struct ir_graph *g, const struct ir_op *op,
                                struct pass_params *p);
 
@@ -512,5 +515,17 @@ const struct pass_op_impl pass_ops_shape[] = {
      .infer = pass_shape_infer_eye_like,
      .encode = pass_shape_encode_eye_like,
      KERNEL(rt_kernel_eye_like)},
+    {.kind = IR_OP_HANN_WINDOW,
+     .infer = pass_shape_infer_window,
+     .encode = pass_shape_encode_window,
+     KERNEL(rt_kernel_window)},
+    {.kind = IR_OP_HAMMING_WINDOW,
+     .infer = pass_shape_infer_window,
+     .encode = pass_shape_encode_window,
+     KERNEL(rt_kernel_window)},
+    {.kind = IR_OP_BLACKMAN_WINDOW,
+     .infer = pass_shape_infer_window,
+     .encode = pass_shape_encode_window,
+     KERNEL(rt_kernel_window)},
     {.kind = IR_OP_COUNT},
 };

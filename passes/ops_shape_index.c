@@ -15,6 +15,9 @@ int pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op,
                           int i);
 int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
                              int i);
+int pass_shape_infer_window(struct ir_graph *g, struct ir_op *op);
+int pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
+                             struct pass_params *p);
 int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
                              int i);
 int pass_shape_check_rank(const struct ir_graph *g, const struct ir_op *op,
@@ -536,5 +539,40 @@ pass_shape_encode_eye_like(const struct ir_graph *g, const struct ir_op *op,
 {
     (void)g;
     pass_params_int(p, ir_op_int(op, "k", 0));
+    return 0;
+}
+
+/* HannWindow, HammingWindow, BlackmanWindow: a constant size, a dtype. */
+int
+pass_shape_infer_window(struct ir_graph *g, struct ir_op *op)
+{
+    int64_t size;
+    int n;
+    if (pass_operand_ints(g, op, 0, &size, 1, &n) != 0)
+        return -1;
+    if (n != 1 || size < 0 || size > ((int64_t)1 << 32))
+        return ir_error(g, op, op->operands[0],
+                        "the size must be one integer in [0, 2^32]");
+    enum ir_dtype dtype =
+        (enum ir_dtype)ir_op_int(op, "output_datatype", IR_DTYPE_FLOAT);
+    if (!ir_dtype_is_float(dtype) && !ir_dtype_is_int(dtype))
+        return ir_error(g, op, IR_NONE, "output_datatype %s is not supported",
+                        ir_dtype_name(dtype));
+    struct ir_shape shape = ir_shape_make(1, &size);
+    pass_set_result(g, op, 0, dtype, &shape);
+    return 0;
+}
+
+/* ints: [window, periodic]. */
+int
+pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
+                         struct pass_params *p)
+{
+    (void)g;
+    int window = op->kind == IR_OP_HANN_WINDOW      ? RT_WINDOW_HANN
+                 : op->kind == IR_OP_HAMMING_WINDOW ? RT_WINDOW_HAMMING
+                                                    : RT_WINDOW_BLACKMAN;
+    pass_params_int(p, window);
+    pass_params_int(p, ir_op_int(op, "periodic", 1) != 0);
     return 0;
 }

@@ -62,6 +62,15 @@ int rt_kernel_trilu(struct rt_ctx *ctx, const struct rt_node *node,
                     void *const *bufs);
 int rt_kernel_eye_like(struct rt_ctx *ctx, const struct rt_node *node,
                        void *const *bufs);
+int rt_kernel_window(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+
+/* The window of rt_kernel_window, its ints[0]. */
+enum rt_window {
+    RT_WINDOW_HANN = 0,
+    RT_WINDOW_HAMMING = 1,
+    RT_WINDOW_BLACKMAN = 2,
+};
 
 /* Reduction codes of ScatterElements and ScatterND (their second int). */
 enum rt_scatter_reduction {

@@ -5,7 +5,9 @@
  * of the group can also run.
  */
 #include "k_shape.h"
+#include "k_elementwise.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -226,6 +228,43 @@ rt_kernel_eye_like(struct rt_ctx *ctx, const struct rt_node *node,
         int64_t j = i + k;
         if (j >= 0 && j < cols)
             memcpy(dst + (size_t)(i * cols + j) * esize, &one, esize);
+    }
+    return RT_OK;
+}
+
+/*
+ * The cosine-sum windows HannWindow, HammingWindow and BlackmanWindow:
+ *   w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)
+ * with N = size when periodic, else size - 1, and (a0, a1, a2) = (0.5,
+ * 0.5, 0), (25/46, 21/46, 0) and (0.42, 0.5, 0.08).  Computed in double
+ * and converted as Cast does.  NOTE: a symmetric window of size 1 (N = 0)
+ * is [1], as numpy's hanning(1) is; the ONNX function body divides by 0.
+ * ints: [window (enum rt_window), periodic].  descs: size, w.
+ */
+int
+rt_kernel_window(struct rt_ctx *ctx, const struct rt_node *node,
+                 void *const *bufs)
+{
+    const struct rt_desc *w = &node->descs[1];
+    if (node->n_ints != 2 || w->rank != 1)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    static const double coef[3][3] = {
+        {0.5, 0.5, 0}, {25.0 / 46, 21.0 / 46, 0}, {0.42, 0.5, 0.08}};
+    int64_t kind = node->ints[0];
+    if (kind < 0 || kind > 2)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "unknown window %lld",
+                       (long long)kind);
+    const double *a = coef[kind];
+    int64_t size = w->dims[0];
+    double n_den = (double)(node->ints[1] ? size : size - 1);
+    size_t esize = rt_dtype_size(w->dtype);
+    for (int64_t n = 0; n < size; n++) {
+        double v = 1;
+        if (n_den > 0) {
+            double t = 2 * 3.14159265358979323846 * (double)n / n_den;
+            v = a[0] - a[1] * cos(t) + a[2] * cos(2 * t);
+        }
+        rt_cast_from_double(&v, w->dtype, (char *)bufs[1] + (size_t)n * esize);
     }
     return RT_OK;
 }

@@ -9,17 +9,20 @@ import onnx
 from onnx import helper
 
 
-def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset):
+def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset,
+             initializers=()):
     """Save node as model NAME, compile it, run it on feeds (name -> array).
 
-    inputs and outputs list (name, TensorProto dtype, shape) triples.
+    inputs and outputs list (name, TensorProto dtype, shape) triples, and
+    initializers are TensorProtos.
     Returns ({output name: array}, None), or (None, the failing command's
     output) when compiling or running fails.
     """
     graph = helper.make_graph(
         [node], name,
         [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs])
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
+        list(initializers))
     model = os.path.join(work, name + ".onnx")
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]),
               model)
