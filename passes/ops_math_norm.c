@@ -16,6 +16,9 @@ int pass_math_layer_norm_encode(const struct ir_graph *g,
 int pass_math_batch_norm_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_batch_norm_encode(const struct ir_graph *g,
                                 const struct ir_op *op, struct pass_params *p);
+int pass_math_lrn_infer(struct ir_graph *g, struct ir_op *op);
+int pass_math_lrn_encode(const struct ir_graph *g, const struct ir_op *op,
+                         struct pass_params *p);
 int pass_math_cumsum_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
@@ -330,5 +333,48 @@ pass_math_batch_norm_encode(const struct ir_graph *g, const struct ir_op *op,
     pass_params_int(p, mode);
     pass_params_float(p, ir_op_float(op, "epsilon", 1e-5));
     pass_params_float(p, ir_op_float(op, "momentum", 0.9));
+    return 0;
+}
+
+/* ---- LRN ---- */
+
+int
+pass_math_lrn_infer(struct ir_graph *g, struct ir_op *op)
+{
+    if (check_float(g, op, 0) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    char buf[160];
+    if (x->shape.rank < 2)
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must have rank 2 or more, [N, C, ...]",
+                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
+    const struct ir_attr *size = ir_op_attr(op, "size");
+    if (!size)
+        return ir_error(g, op, IR_NONE, "required attribute size is missing");
+    if (size->i < 1)
+        return ir_error(g, op, IR_NONE, "size %lld must be positive",
+                        (long long)size->i);
+    struct ir_shape xs = x->shape;
+    pass_set_result(g, op, 0, x->dtype, &xs);
+    return 0;
+}
+
+/* ints: [N, C, D, size].  floats: [alpha, beta, bias]. */
+int
+pass_math_lrn_encode(const struct ir_graph *g, const struct ir_op *op,
+                     struct pass_params *p)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t d = 1;
+    for (int i = 2; i < s->rank; i++)
+        d *= s->dim[i];
+    pass_params_int(p, s->dim[0]);
+    pass_params_int(p, s->dim[1]);
+    pass_params_int(p, d);
+    pass_params_int(p, ir_op_int(op, "size", 1));
+    pass_params_float(p, ir_op_float(op, "alpha", 1e-4));
+    pass_params_float(p, ir_op_float(op, "beta", 0.75));
+    pass_params_float(p, ir_op_float(op, "bias", 1.0));
     return 0;
 }

@@ -67,6 +67,10 @@ int pass_shape_encode_trilu(const struct ir_graph *g, const struct ir_op *op,
                             struct pass_params *p);
 int pass_shape_infer_eye_like(struct ir_graph *g, struct ir_op *op);
 int pass_shape_infer_window(struct ir_graph *g, struct ir_op *op);
+int pass_shape_infer_reverse_sequence(struct ir_graph *g, struct ir_op *op);
+int pass_shape_encode_reverse_sequence(const struct ir_graph *g,
+                                       const struct ir_op *op,
+                                       struct pass_params *p);
 int pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
 int pass_shape_encode_eye_like(const struct ir_graph *g, const struct ir_op *op,
@@ -515,6 +519,10 @@ const struct pass_op_impl pass_ops_shape[] = {
      .infer = pass_shape_infer_eye_like,
      .encode = pass_shape_encode_eye_like,
      KERNEL(rt_kernel_eye_like)},
+    {.kind = IR_OP_REVERSE_SEQUENCE,
+     .infer = pass_shape_infer_reverse_sequence,
+     .encode = pass_shape_encode_reverse_sequence,
+     KERNEL(rt_kernel_reverse_sequence)},
     {.kind = IR_OP_HANN_WINDOW,
      .infer = pass_shape_infer_window,
      .encode = pass_shape_encode_window,

@@ -16,6 +16,10 @@ int pass_shape_check_data(const struct ir_graph *g, const struct ir_op *op,
 int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
                              int i);
 int pass_shape_infer_window(struct ir_graph *g, struct ir_op *op);
+int pass_shape_infer_reverse_sequence(struct ir_graph *g, struct ir_op *op);
+int pass_shape_encode_reverse_sequence(const struct ir_graph *g,
+                                       const struct ir_op *op,
+                                       struct pass_params *p);
 int pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
                              struct pass_params *p);
 int pass_shape_check_numbers(const struct ir_graph *g, const struct ir_op *op,
@@ -574,5 +578,66 @@ pass_shape_encode_window(const struct ir_graph *g, const struct ir_op *op,
                                                     : RT_WINDOW_BLACKMAN;
     pass_params_int(p, window);
     pass_params_int(p, ir_op_int(op, "periodic", 1) != 0);
+    return 0;
+}
+
+/* ReverseSequence: time and batch axes 0 and 1, in either order. */
+static int
+reverse_axes(const struct ir_graph *g, const struct ir_op *op, int *time_axis)
+{
+    int64_t t = ir_op_int(op, "time_axis", 0),
+            b = ir_op_int(op, "batch_axis", 1);
+    if (!((t == 0 && b == 1) || (t == 1 && b == 0)))
+        return ir_error(g, op, IR_NONE,
+                        "time_axis %lld and batch_axis %lld must be 0 and 1 "
+                        "in some order",
+                        (long long)t, (long long)b);
+    *time_axis = (int)t;
+    return 0;
+}
+
+int
+pass_shape_infer_reverse_sequence(struct ir_graph *g, struct ir_op *op)
+{
+    int time_axis;
+    if (pass_shape_check_data(g, op, 0) != 0 ||
+        reverse_axes(g, op, &time_axis) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    const struct ir_value *lens = pass_operand(g, op, 1);
+    char buf[160];
+    if (x->shape.rank < 2)
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must have rank 2 or more",
+                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
+    int64_t batch = x->shape.dim[1 - time_axis];
+    if (!lens || lens->dtype != IR_DTYPE_INT64 || lens->shape.rank != 1 ||
+        lens->shape.dim[0] != batch)
+        return ir_error(g, op, op->operands[1],
+                        "sequence_lens must be an int64 vector of the %lld "
+                        "batch entries",
+                        (long long)batch);
+    struct ir_shape xs = x->shape;
+    pass_set_result(g, op, 0, x->dtype, &xs);
+    return 0;
+}
+
+/* ints: [time_axis, T, B, inner]. */
+int
+pass_shape_encode_reverse_sequence(const struct ir_graph *g,
+                                   const struct ir_op *op,
+                                   struct pass_params *p)
+{
+    int time_axis;
+    if (reverse_axes(g, op, &time_axis) != 0)
+        return -1;
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t inner = 1;
+    for (int i = 2; i < s->rank; i++)
+        inner *= s->dim[i];
+    pass_params_int(p, time_axis);
+    pass_params_int(p, s->dim[time_axis]);
+    pass_params_int(p, s->dim[1 - time_axis]);
+    pass_params_int(p, inner);
     return 0;
 }

@@ -34,6 +34,8 @@ int rt_kernel_cumsum(struct rt_ctx *ctx, const struct rt_node *node,
                      void *const *bufs);
 int rt_kernel_batch_norm(struct rt_ctx *ctx, const struct rt_node *node,
                          void *const *bufs);
+int rt_kernel_lrn(struct rt_ctx *ctx, const struct rt_node *node,
+                  void *const *bufs);
 
 /* What rt_kernel_batch_norm normalises with, its ints[3]. */
 enum rt_norm_mode {

@@ -623,3 +623,44 @@ rt_kernel_batch_norm(struct rt_ctx *ctx, const struct rt_node *node,
     rt_parallel_for(ctx->pool, tasks, batch_norm_task, &p);
     return RT_OK;
 }
+
+/*
+ * LRN over x viewed as [N, C, D]: y = x / (bias + alpha / size * s)^beta,
+ * s being the sum of squares over the channels c - floor((size - 1) / 2)
+ * to c + ceil((size - 1) / 2) that exist.  Sums are taken in double.
+ * ints: [N, C, D, size].  floats: [alpha, beta, bias].  descs: x, y.
+ */
+int
+rt_kernel_lrn(struct rt_ctx *ctx, const struct rt_node *node, void *const *bufs)
+{
+    if (node->n_ints != 4 || node->n_floats != 3)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    int32_t dtype = node->descs[0].dtype;
+    if (!math_is_float(dtype))
+        return rt_fail(ctx, node, RT_ERR_SHAPE, "dtype %d is not supported",
+                       (int)dtype);
+    int64_t n_count = node->ints[0], c_count = node->ints[1];
+    int64_t d_count = node->ints[2], size = node->ints[3];
+    double alpha = node->floats[0], beta = node->floats[1];
+    double bias = node->floats[2];
+    int64_t before = (size - 1) / 2, after = size - 1 - before;
+    for (int64_t n = 0; n < n_count; n++) {
+        for (int64_t c = 0; c < c_count; c++) {
+            int64_t lo = c - before < 0 ? 0 : c - before;
+            int64_t hi = c + after >= c_count ? c_count - 1 : c + after;
+            for (int64_t d = 0; d < d_count; d++) {
+                double s = 0;
+                for (int64_t k = lo; k <= hi; k++) {
+                    double v = rt_load_f64(bufs[0], dtype,
+                                           (n * c_count + k) * d_count + d);
+                    s += v * v;
+                }
+                int64_t i = (n * c_count + c) * d_count + d;
+                double x = rt_load_f64(bufs[0], dtype, i);
+                math_store_f64(bufs[1], dtype, i,
+                               x / pow(bias + alpha / (double)size * s, beta));
+            }
+        }
+    }
+    return RT_OK;
+}

@@ -64,6 +64,8 @@ int rt_kernel_eye_like(struct rt_ctx *ctx, const struct rt_node *node,
                        void *const *bufs);
 int rt_kernel_window(struct rt_ctx *ctx, const struct rt_node *node,
                      void *const *bufs);
+int rt_kernel_reverse_sequence(struct rt_ctx *ctx, const struct rt_node *node,
+                               void *const *bufs);
 
 /* The window of rt_kernel_window, its ints[0]. */
 enum rt_window {

@@ -672,3 +672,38 @@ rt_kernel_one_hot(struct rt_ctx *ctx, const struct rt_node *node,
     }
     return RT_OK;
 }
+
+/*
+ * ReverseSequence: x viewed as [outer, middle, inner] where the time and
+ * batch axes are the outer two in some order.  For batch b, the first
+ * seq_lens[b] time steps are reversed and the rest copied.
+ * ints: [time_axis, T, B, inner].  descs: x, seq_lens, y.
+ */
+int
+rt_kernel_reverse_sequence(struct rt_ctx *ctx, const struct rt_node *node,
+                           void *const *bufs)
+{
+    if (node->n_ints != 4)
+        return rt_fail(ctx, node, RT_ERR_ARGUMENT, "bad parameters");
+    int64_t time_axis = node->ints[0], t_count = node->ints[1];
+    int64_t b_count = node->ints[2], inner = node->ints[3];
+    size_t esize = rt_dtype_size(node->descs[0].dtype);
+    const char *x = bufs[0];
+    char *y = bufs[2];
+    for (int64_t b = 0; b < b_count; b++) {
+        int64_t len = rt_load_i64(bufs[1], node->descs[1].dtype, b);
+        if (len < 0 || len > t_count)
+            return rt_fail(ctx, node, RT_ERR_RUNTIME,
+                           "sequence_lens[%lld] is %lld, outside [0, %lld]",
+                           (long long)b, (long long)len, (long long)t_count);
+        for (int64_t t = 0; t < t_count; t++) {
+            int64_t from = t < len ? len - 1 - t : t;
+            int64_t dst = time_axis == 0 ? t * b_count + b : b * t_count + t;
+            int64_t src =
+                time_axis == 0 ? from * b_count + b : b * t_count + from;
+            memcpy(y + (size_t)(dst * inner) * esize,
+                   x + (size_t)(src * inner) * esize, (size_t)inner * esize);
+        }
+    }
+    return RT_OK;
+}

@@ -268,7 +268,8 @@ def check_errors(r):
 MOVERS = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
           "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND",
           "ScatterElements", "ScatterND", "Expand", "Tile", "Where", "Shape",
-          "Size", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth"}
+          "Size", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth",
+          "ReverseSequence"}
 
 
 def check_op_sweep(r, ops_def):

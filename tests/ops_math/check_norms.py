@@ -1,12 +1,13 @@
-"""Check BatchNormalization, InstanceNormalization, Celu, Shrink and
+"""Check BatchNormalization, InstanceNormalization, LRN, Celu, Shrink and
 ThresholdedRelu against PyTorch.
 
 Usage: check_norms.py ONNXC WORK_DIR
 
 Each case is a one-node model, compiled and run; outputs must be within
 max abs error 1e-5 * max(1, max|ref|) of torch.nn.functional.batch_norm,
-instance_norm, celu, hardshrink/softshrink and threshold (NaN and inf in
-the activations' inputs included).  BatchNormalization's training mode
+instance_norm, local_response_norm (odd sizes; even sizes against the
+ONNX definition), celu, softshrink and where (NaN and inf in the
+activations' inputs included).  BatchNormalization's training mode
 (opset 15) is checked against y = batch_norm(training=True) and the ONNX
 running statistics input * momentum + batch * (1 - momentum), with the
 population variance of the batch.  Bad parameter shapes and training
@@ -125,6 +126,34 @@ def check_batch_norm(c, rng):
                    ["need training_mode = 1"])
 
 
+def lrn_reference(x, size, alpha, beta, bias):
+    """The ONNX LRN definition: channels c - floor((size-1)/2) to
+    c + ceil((size-1)/2)."""
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sq = x.astype(np.float64) ** 2
+    s = np.zeros_like(sq)
+    for c in range(x.shape[1]):
+        lo, hi = max(0, c - before), min(x.shape[1] - 1, c + after)
+        s[:, c] = sq[:, lo:hi + 1].sum(axis=1)
+    return x / (bias + alpha / size * s) ** beta
+
+
+def check_lrn(c, rng):
+    x = rng.standard_normal((2, 7, 3, 4)).astype(np.float32)
+    for size, alpha, beta, bias in ((3, 1e-4, 0.75, 1.0), (4, 0.5, 0.6, 2.0),
+                                    (1, 0.1, 1.0, 1.5)):
+        want = lrn_reference(x, size, alpha, beta, bias)
+        if size % 2:  # PyTorch centres odd windows the same way
+            ref = F.local_response_norm(torch.from_numpy(x.astype(np.float64)), size,
+                                        alpha, beta, bias).numpy()
+            assert np.allclose(want, ref, atol=1e-12)
+        c.compare("LRN size %d" % size,
+                  helper.make_node("LRN", ["x"], ["y"], size=size, alpha=alpha,
+                                   beta=beta, bias=bias), {"x": x}, ["y"], [want])
+    c.expect_error("LRN without size", helper.make_node("LRN", ["x"], ["y"]),
+                   {"x": x}, ["y"], ["required attribute size is missing"])
+
+
 def check_activations(c, rng):
     x = np.concatenate([rng.standard_normal(200) * 3, [np.nan, np.inf, -np.inf, 0.0,
                                                        0.5, -0.5]]).astype(np.float32)
@@ -152,6 +181,7 @@ def main():
     c = Checker(onnxc, work)
     rng = np.random.default_rng(21)
     check_batch_norm(c, rng)
+    check_lrn(c, rng)
     check_activations(c, rng)
     return 1 if c.failures else 0
 

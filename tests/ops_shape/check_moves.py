@@ -1,13 +1,15 @@
-"""Check DepthToSpace and SpaceToDepth against the ONNX formulas.
+"""Check DepthToSpace, SpaceToDepth and ReverseSequence.
 
-Usage: check_depth_space.py ONNXC WORK_DIR
+Usage: check_moves.py ONNXC WORK_DIR
 
 The expected outputs are the reshape and transpose sequences that the
 ONNX operator documentation gives for each mode (DCR, CRD and
 SpaceToDepth), in numpy, for several block sizes and dtypes.  CRD must
 also match torch.nn.functional.pixel_shuffle.  A channel count that
 blocksize^2 does not divide, a height that blocksize does not divide, a
-bad mode and a 3-D input must fail with a clear message.
+bad mode and a 3-D input must fail with a clear message.  ReverseSequence
+is checked against numpy for both axis orders, and a sequence length
+beyond the time axis must fail at run time.
 """
 
 import os
@@ -74,6 +76,37 @@ def main():
             print("%s %s b=%d %s %s: %s" % (op, mode or "", b, shape, np.dtype(dtype).name,
                                             "ok" if ok else "FAILED\n" + (err or "")))
             failures += not ok
+
+    for time_axis in (0, 1):
+        x = rng.standard_normal((4, 3, 2)).astype(np.float32)
+        lens = np.array([4, 0, 2], np.int64) if time_axis == 0 else \
+            np.array([1, 3, 2, 3], np.int64)
+        want = x.copy()
+        for b, n in enumerate(lens):
+            if time_axis == 0:
+                want[:n, b] = x[:n, b][::-1]
+            else:
+                want[b, :n] = x[b, :n][::-1]
+        node = helper.make_node("ReverseSequence", ["x", "lens"], ["y"],
+                                time_axis=time_axis, batch_axis=1 - time_axis)
+        got, err = run_node(onnxc, work, "r%d" % time_axis, node,
+                            [("x", TensorProto.FLOAT, list(x.shape)),
+                             ("lens", TensorProto.INT64, list(lens.shape))],
+                            [("y", TensorProto.FLOAT, list(x.shape))],
+                            {"x": x, "lens": lens}, 10)
+        ok = got is not None and np.array_equal(got["y"], want)
+        print("ReverseSequence time_axis %d: %s" % (time_axis,
+                                                    "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+    node = helper.make_node("ReverseSequence", ["x", "lens"], ["y"], name="rev")
+    got, err = run_node(onnxc, work, "r_bad", node,
+                        [("x", TensorProto.FLOAT, [2, 2]), ("lens", TensorProto.INT64, [2])],
+                        [("y", TensorProto.FLOAT, [2, 2])],
+                        {"x": np.zeros((2, 2), np.float32),
+                         "lens": np.array([1, 3], np.int64)}, 10)
+    failures += not check_error("sequence length beyond time", got, err,
+                                ["ReverseSequence node 'rev'",
+                                 "sequence_lens[1] is 3, outside [0, 2]"])
 
     x = np.zeros((1, 8, 3, 3), np.float32)
     errors = [
