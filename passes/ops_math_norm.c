@@ -246,6 +246,36 @@ pass_math_cumsum_encode(const struct ir_graph *g, const struct ir_op *op,
 
 /* ---- BatchNormalization, InstanceNormalization ---- */
 
+/* Append the view [N, C, D] of input 0, D being the product of its other dims.
+ */
+static void
+encode_channels_view(const struct ir_graph *g, const struct ir_op *op,
+                     struct pass_params *p)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    int64_t d = 1;
+    for (int i = 2; i < s->rank; i++)
+        d *= s->dim[i];
+    pass_params_int(p, s->dim[0]);
+    pass_params_int(p, s->dim[1]);
+    pass_params_int(p, d);
+}
+
+/* Check that input 0 is a float tensor [N, C, ...]. */
+static int
+check_channels_input(const struct ir_graph *g, const struct ir_op *op)
+{
+    if (check_float(g, op, 0) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    char buf[160];
+    if (x->shape.rank < 2)
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must have rank 2 or more, [N, C, ...]",
+                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
+    return 0;
+}
+
 /*
  * Pick where the statistics come from.  From opset 14 the training_mode
  * attribute selects it.  Before opset 7, is_test = 0 (the default) means
@@ -284,14 +314,10 @@ int
 pass_math_batch_norm_infer(struct ir_graph *g, struct ir_op *op)
 {
     int mode;
-    if (check_float(g, op, 0) != 0 || batch_norm_mode(g, op, &mode) != 0)
+    if (check_channels_input(g, op) != 0 || batch_norm_mode(g, op, &mode) != 0)
         return -1;
     const struct ir_value *x = pass_operand(g, op, 0);
     char buf[160];
-    if (x->shape.rank < 2)
-        return ir_error(g, op, op->operands[0],
-                        "the input %s must have rank 2 or more, [N, C, ...]",
-                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
     int64_t c = x->shape.dim[1];
     for (int i = 1; i < op->n_operands; i++) {
         const struct ir_value *v = pass_operand(g, op, i);
@@ -323,13 +349,7 @@ pass_math_batch_norm_encode(const struct ir_graph *g, const struct ir_op *op,
     int mode;
     if (batch_norm_mode(g, op, &mode) != 0)
         return -1;
-    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
-    int64_t d = 1;
-    for (int i = 2; i < s->rank; i++)
-        d *= s->dim[i];
-    pass_params_int(p, s->dim[0]);
-    pass_params_int(p, s->dim[1]);
-    pass_params_int(p, d);
+    encode_channels_view(g, op, p);
     pass_params_int(p, mode);
     pass_params_float(p, ir_op_float(op, "epsilon", 1e-5));
     pass_params_float(p, ir_op_float(op, "momentum", 0.9));
@@ -341,14 +361,9 @@ pass_math_batch_norm_encode(const struct ir_graph *g, const struct ir_op *op,
 int
 pass_math_lrn_infer(struct ir_graph *g, struct ir_op *op)
 {
-    if (check_float(g, op, 0) != 0)
+    if (check_channels_input(g, op) != 0)
         return -1;
     const struct ir_value *x = pass_operand(g, op, 0);
-    char buf[160];
-    if (x->shape.rank < 2)
-        return ir_error(g, op, op->operands[0],
-                        "the input %s must have rank 2 or more, [N, C, ...]",
-                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
     const struct ir_attr *size = ir_op_attr(op, "size");
     if (!size)
         return ir_error(g, op, IR_NONE, "required attribute size is missing");
@@ -365,13 +380,7 @@ int
 pass_math_lrn_encode(const struct ir_graph *g, const struct ir_op *op,
                      struct pass_params *p)
 {
-    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
-    int64_t d = 1;
-    for (int i = 2; i < s->rank; i++)
-        d *= s->dim[i];
-    pass_params_int(p, s->dim[0]);
-    pass_params_int(p, s->dim[1]);
-    pass_params_int(p, d);
+    encode_channels_view(g, op, p);
     pass_params_int(p, ir_op_int(op, "size", 1));
     pass_params_float(p, ir_op_float(op, "alpha", 1e-4));
     pass_params_float(p, ir_op_float(op, "beta", 0.75));
