@@ -126,6 +126,7 @@ static const struct {
     enum ir_attr_kind kind;
 } attribute_kinds[] = {
     {"allowzero", IR_ATTR_INT},
+    {"antialias", IR_ATTR_INT},
     {"axis", IR_ATTR_INT},
     {"batch_axis", IR_ATTR_INT},
     {"batch_dims", IR_ATTR_INT},
@@ -134,6 +135,7 @@ static const struct {
     {"detect_negative", IR_ATTR_INT},
     {"detect_positive", IR_ATTR_INT},
     {"end", IR_ATTR_INT},
+    {"exclude_outside", IR_ATTR_INT},
     {"exclusive", IR_ATTR_INT},
     {"fmod", IR_ATTR_INT},
     {"is_test", IR_ATTR_INT},
@@ -159,6 +161,8 @@ static const struct {
     {"upper", IR_ATTR_INT},
     {"alpha", IR_ATTR_FLOAT},
     {"beta", IR_ATTR_FLOAT},
+    {"cubic_coeff_a", IR_ATTR_FLOAT},
+    {"extrapolation_value", IR_ATTR_FLOAT},
     {"bias", IR_ATTR_FLOAT},
     {"epsilon", IR_ATTR_FLOAT},
     {"gamma", IR_ATTR_FLOAT},
@@ -166,9 +170,12 @@ static const struct {
     {"momentum", IR_ATTR_FLOAT},
     {"perm", IR_ATTR_INTS},
     {"approximate", IR_ATTR_STRING},
+    {"coordinate_transformation_mode", IR_ATTR_STRING},
     {"direction", IR_ATTR_STRING},
     {"equation", IR_ATTR_STRING},
+    {"keep_aspect_ratio_policy", IR_ATTR_STRING},
     {"mode", IR_ATTR_STRING},
+    {"nearest_mode", IR_ATTR_STRING},
     {"reduction", IR_ATTR_STRING},
     {"value", IR_ATTR_TENSOR},
 };

@@ -19,6 +19,9 @@ int pass_math_batch_norm_encode(const struct ir_graph *g,
 int pass_quant_infer(struct ir_graph *g, struct ir_op *op);
 int pass_quant_encode(const struct ir_graph *g, const struct ir_op *op,
                       struct pass_params *p);
+int pass_resize_infer(struct ir_graph *g, struct ir_op *op);
+int pass_resize_encode(const struct ir_graph *g, const struct ir_op *op,
+                       struct pass_params *p);
 int pass_math_lrn_infer(struct ir_graph *g, struct ir_op *op);
 int pass_math_lrn_encode(const struct ir_graph *g, const struct ir_op *op,
                          struct pass_params *p);
@@ -640,6 +643,10 @@ const struct pass_op_impl pass_ops_math[] = {
      pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
     {IR_OP_INSTANCE_NORMALIZATION, pass_math_batch_norm_infer,
      pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
+    {IR_OP_RESIZE, pass_resize_infer, pass_resize_encode,
+     KERNEL(rt_kernel_resize)},
+    {IR_OP_UPSAMPLE, pass_resize_infer, pass_resize_encode,
+     KERNEL(rt_kernel_resize)},
     {IR_OP_LRN, pass_math_lrn_infer, pass_math_lrn_encode,
      KERNEL(rt_kernel_lrn)},
     {IR_OP_QUANTIZE_LINEAR, pass_quant_infer, pass_quant_encode,

@@ -87,6 +87,37 @@ enum rt_loss_reduction {
 int rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
                        void *const *bufs);
 
+/* ---- k_resize.c: Resize and Upsample ---- */
+
+/* Interpolation modes of rt_kernel_resize, its ints[0]. */
+enum rt_resize_mode {
+    RT_RESIZE_NEAREST = 0,
+    RT_RESIZE_LINEAR = 1,
+    RT_RESIZE_CUBIC = 2,
+};
+
+/* Coordinate transformation modes, its ints[1]. */
+enum rt_resize_coord {
+    RT_RESIZE_HALF_PIXEL = 0,
+    RT_RESIZE_ASYMMETRIC = 1,
+    RT_RESIZE_ALIGN_CORNERS = 2,
+    RT_RESIZE_PYTORCH_HALF_PIXEL = 3,
+    RT_RESIZE_TF_CROP_AND_RESIZE = 4,
+    RT_RESIZE_HALF_PIXEL_SYMMETRIC = 5,
+    RT_RESIZE_TF_HALF_PIXEL_FOR_NN = 6, /* opset 11 only */
+};
+
+/* Rounding of the nearest mode, its ints[2]. */
+enum rt_nearest_mode {
+    RT_NEAREST_ROUND_PREFER_FLOOR = 0,
+    RT_NEAREST_ROUND_PREFER_CEIL = 1,
+    RT_NEAREST_FLOOR = 2,
+    RT_NEAREST_CEIL = 3,
+};
+
+int rt_kernel_resize(struct rt_ctx *ctx, const struct rt_node *node,
+                     void *const *bufs);
+
 /* ---- k_quantize.c: QuantizeLinear, DequantizeLinear, dynamic ---- */
 
 int rt_kernel_quantize(struct rt_ctx *ctx, const struct rt_node *node,

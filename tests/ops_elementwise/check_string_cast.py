@@ -269,7 +269,7 @@ MOVERS = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
           "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND",
           "ScatterElements", "ScatterND", "Expand", "Tile", "Where", "Shape",
           "Size", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth",
-          "ReverseSequence"}
+          "ReverseSequence", "Resize", "Upsample"}
 
 
 def check_op_sweep(r, ops_def):
