@@ -87,14 +87,14 @@ struct matmul_plan {
 
 /*
  * B's shape and the element step of each of its dims.  With the onnxc
- * attribute perm_b, operand 1 is x and B is Transpose(x, perm_b), read in
- * place; otherwise B is operand 1, row-major.
+ * attribute perm_b, operand bi is x and B is Transpose(x, perm_b), read in
+ * place; otherwise B is operand bi, row-major.
  */
 static int
-matmul_b_view(const struct ir_graph *g, const struct ir_op *op,
+matmul_b_view(const struct ir_graph *g, const struct ir_op *op, int bi,
               struct ir_shape *b, int64_t *step)
 {
-    const struct ir_shape *x = &pass_operand(g, op, 1)->shape;
+    const struct ir_shape *x = &pass_operand(g, op, bi)->shape;
     int64_t x_step[IR_MAX_RANK], s = 1;
     for (int i = x->rank - 1; i >= 0; i--) {
         x_step[i] = s;
@@ -127,18 +127,19 @@ matmul_b_view(const struct ir_graph *g, const struct ir_op *op,
 }
 
 /*
- * Plan MatMul with numpy rules.  A 1-D A is a row [1, K] and a 1-D B a
- * column [K, 1], and the result drops their unit dim.  Batch dims
- * broadcast both ways.  When B has no batch dims, A's batch folds into M.
+ * Plan the product of operands ai and bi with numpy rules.  A 1-D A is a
+ * row [1, K] and a 1-D B a column [K, 1], and the result drops their unit
+ * dim.  Batch dims broadcast both ways.  When B has no batch dims, A's
+ * batch folds into M.
  */
 static int
-plan_matmul(const struct ir_graph *g, const struct ir_op *op,
-            struct matmul_plan *pl)
+plan_product(const struct ir_graph *g, const struct ir_op *op, int ai, int bi,
+             struct matmul_plan *pl)
 {
-    const struct ir_shape *a = &pass_operand(g, op, 0)->shape;
+    const struct ir_shape *a = &pass_operand(g, op, ai)->shape;
     struct ir_shape b_shape;
     int64_t b_dim_step[IR_MAX_RANK];
-    if (matmul_b_view(g, op, &b_shape, b_dim_step) != 0)
+    if (matmul_b_view(g, op, bi, &b_shape, b_dim_step) != 0)
         return -1;
     const struct ir_shape *b = &b_shape;
     int ra = a->rank, rb = b->rank;
@@ -204,6 +205,33 @@ plan_matmul(const struct ir_graph *g, const struct ir_op *op,
 }
 
 static int
+plan_matmul(const struct ir_graph *g, const struct ir_op *op,
+            struct matmul_plan *pl)
+{
+    return plan_product(g, op, 0, 1, pl);
+}
+
+/* Append M, K, N and the batch loops of a plan: the loop count, then per
+ * loop its size and A and B steps.  Batch dims of size 1 need no loop. */
+static void
+encode_plan(const struct matmul_plan *pl, struct pass_params *p)
+{
+    pass_params_int(p, pl->m);
+    pass_params_int(p, pl->k);
+    pass_params_int(p, pl->n);
+    int n_loops = 0;
+    for (int d = 0; d < pl->n_batch; d++)
+        n_loops += pl->batch[d][0] != 1;
+    pass_params_int(p, n_loops);
+    for (int d = 0; d < pl->n_batch; d++) {
+        if (pl->batch[d][0] == 1)
+            continue;
+        for (int j = 0; j < 3; j++)
+            pass_params_int(p, pl->batch[d][j]);
+    }
+}
+
+static int
 matmul_infer(struct ir_graph *g, struct ir_op *op)
 {
     struct matmul_plan pl;
@@ -220,26 +248,116 @@ matmul_encode(const struct ir_graph *g, const struct ir_op *op,
     struct matmul_plan pl;
     if (plan_matmul(g, op, &pl) != 0)
         return -1;
-    pass_params_int(p, pl.m);
-    pass_params_int(p, pl.k);
-    pass_params_int(p, pl.n);
-    /* Batch dims of size 1 need no loop. */
-    int n_loops = 0;
-    for (int d = 0; d < pl.n_batch; d++)
-        n_loops += pl.batch[d][0] != 1;
-    pass_params_int(p, n_loops);
-    for (int d = 0; d < pl.n_batch; d++) {
-        if (pl.batch[d][0] == 1)
-            continue;
-        for (int j = 0; j < 3; j++)
-            pass_params_int(p, pl.batch[d][j]);
-    }
+    encode_plan(&pl, p);
     pass_params_int(p, pass_layout_panel_width(op));
     pass_params_int(p, pass_layout_is_packed(op));
     if (ir_op_attr(op, "perm_b")) {
         pass_params_int(p, pl.b_rs);
         pass_params_int(p, pl.b_cs);
     }
+    return 0;
+}
+
+/* ---- MatMulInteger, QLinearMatMul ---- */
+
+/*
+ * Operand positions of the integer products: A, B, then per input its
+ * zero point and (QLinearMatMul) scale, and the output's scale and zero
+ * point.  -1 where the op has none.
+ */
+struct int_product_operands {
+    int a, b, a_zp, b_zp, a_scale, b_scale, y_scale, y_zp;
+};
+
+static struct int_product_operands
+int_product_operands(const struct ir_op *op)
+{
+    if (op->kind == IR_OP_MATMUL_INTEGER)
+        return (struct int_product_operands){0, 1, 2, 3, -1, -1, -1, -1};
+    return (struct int_product_operands){0, 3, 2, 5, 1, 4, 6, 7};
+}
+
+/* A zero point or scale: one value, or one per row of a 2-D A or column
+ * of a 2-D B (count, as the kernel reads it). */
+static int
+check_per_row(const struct ir_graph *g, const struct ir_op *op, int i,
+              enum ir_dtype dtype, int64_t count, const char *what)
+{
+    const struct ir_value *v = pass_operand(g, op, i);
+    if (!v)
+        return 0;
+    if (v->dtype != dtype)
+        return ir_error(g, op, op->operands[i], "%s has dtype %s; expected %s",
+                        what, ir_dtype_name(v->dtype), ir_dtype_name(dtype));
+    int64_t n = ir_shape_numel(&v->shape);
+    if (n != 1 && n != count)
+        return ir_error(g, op, op->operands[i],
+                        "%s has %lld values; one, or one per row of a 2-D A "
+                        "(per column of a 2-D B), %lld, is supported",
+                        what, (long long)n, (long long)count);
+    return 0;
+}
+
+static int
+int_product_infer(struct ir_graph *g, struct ir_op *op)
+{
+    struct int_product_operands o = int_product_operands(op);
+    const struct ir_value *a = pass_operand(g, op, o.a);
+    const struct ir_value *b = pass_operand(g, op, o.b);
+    if (!a || !b)
+        return ir_error(g, op, IR_NONE, "inputs A and B are required");
+    for (int i = 0; i < 2; i++) {
+        const struct ir_value *v = i ? b : a;
+        if (v->dtype != IR_DTYPE_UINT8 && v->dtype != IR_DTYPE_INT8)
+            return ir_error(g, op, op->operands[i ? o.b : o.a],
+                            "input %s has dtype %s; int8 and uint8 are "
+                            "supported",
+                            i ? "B" : "A", ir_dtype_name(v->dtype));
+    }
+    struct matmul_plan pl;
+    if (plan_product(g, op, o.a, o.b, &pl) != 0)
+        return -1;
+    int64_t rows = a->shape.rank == 2 ? a->shape.dim[0] : 1;
+    int64_t cols = b->shape.rank == 2 ? b->shape.dim[1] : 1;
+    if (check_per_row(g, op, o.a_zp, a->dtype, rows, "A's zero point") != 0 ||
+        check_per_row(g, op, o.b_zp, b->dtype, cols, "B's zero point") != 0)
+        return -1;
+    if (op->kind == IR_OP_MATMUL_INTEGER) {
+        pass_set_result(g, op, 0, IR_DTYPE_INT32, &pl.out);
+        return 0;
+    }
+    const struct ir_value *y_zp = pass_operand(g, op, o.y_zp);
+    enum ir_dtype y = y_zp ? y_zp->dtype : IR_DTYPE_UINT8;
+    if (check_per_row(g, op, o.a_scale, IR_DTYPE_FLOAT, rows, "A's scale") ||
+        check_per_row(g, op, o.b_scale, IR_DTYPE_FLOAT, cols, "B's scale") ||
+        check_per_row(g, op, o.y_scale, IR_DTYPE_FLOAT, 1, "Y's scale") ||
+        check_per_row(g, op, o.y_zp, y, 1, "Y's zero point"))
+        return -1;
+    if (y != IR_DTYPE_UINT8 && y != IR_DTYPE_INT8)
+        return ir_error(g, op, op->operands[o.y_zp],
+                        "Y's zero point has dtype %s; int8 and uint8 are "
+                        "supported",
+                        ir_dtype_name(y));
+    pass_set_result(g, op, 0, y, &pl.out);
+    return 0;
+}
+
+/* ints: [M, K, N, batch loops as for MatMul, then the positions of A's
+ * and B's zero points, A's, B's and Y's scales and Y's zero point among
+ * the inputs, -1 where absent]. */
+static int
+int_product_encode(const struct ir_graph *g, const struct ir_op *op,
+                   struct pass_params *p)
+{
+    struct int_product_operands o = int_product_operands(op);
+    struct matmul_plan pl;
+    if (plan_product(g, op, o.a, o.b, &pl) != 0)
+        return -1;
+    encode_plan(&pl, p);
+    int at[6] = {o.a_zp, o.b_zp, o.a_scale, o.b_scale, o.y_scale, o.y_zp};
+    for (int i = 0; i < 6; i++)
+        pass_params_int(p,
+                        at[i] >= 0 && pass_operand(g, op, at[i]) ? at[i] : -1);
     return 0;
 }
 
@@ -628,6 +746,10 @@ einsum_encode(const struct ir_graph *g, const struct ir_op *op,
 const struct pass_op_impl pass_ops_math[] = {
     {IR_OP_MATMUL, matmul_infer, matmul_encode, KERNEL(rt_kernel_matmul)},
     {IR_OP_GEMM, gemm_infer, gemm_encode, KERNEL(rt_kernel_gemm)},
+    {IR_OP_MATMUL_INTEGER, int_product_infer, int_product_encode,
+     KERNEL(rt_kernel_int_product)},
+    {IR_OP_QLINEAR_MATMUL, int_product_infer, int_product_encode,
+     KERNEL(rt_kernel_int_product)},
     {IR_OP_EINSUM, einsum_infer, einsum_encode, KERNEL(rt_kernel_einsum)},
     {IR_OP_SOFTMAX, pass_math_softmax_infer, pass_math_softmax_encode,
      KERNEL(rt_kernel_softmax)},

@@ -1,4 +1,5 @@
-"""Check QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
+"""Check QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+MatMulInteger and QLinearMatMul.
 
 Usage: check_quantize.py ONNXC WORK_DIR
 
@@ -6,7 +7,8 @@ Expected values follow the ONNX definitions in numpy float32 arithmetic.
 Quantize is saturate(rint(x / scale) + zero_point) with ties to even,
 and dequantize is (x - zero_point) * scale.  Both run per tensor and per
 axis (negative axes too), for int8, uint8 and int32 data, and values
-must match exactly.  A scale of the wrong length, a zero point of another shape or
+must match exactly.  The integer products are checked against numpy's
+int64 matmul, with per-row zero points and batches.  A scale of the wrong length, a zero point of another shape or
 dtype and a float16 input must fail with a clear message.
 """
 
@@ -19,7 +21,7 @@ from onnx import TensorProto, helper
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from one_node import check_error, parse_args, run_node  # noqa: E402
 
-ELEM = {np.float32: TensorProto.FLOAT, np.int8: TensorProto.INT8,
+ELEM = {np.float32: TensorProto.FLOAT, np.int8: TensorProto.INT8, np.int64: TensorProto.INT64,
         np.uint8: TensorProto.UINT8, np.int32: TensorProto.INT32,
         np.float16: TensorProto.FLOAT16}
 
@@ -45,6 +47,40 @@ def run(onnxc, work, name, op, feeds, out_dtypes, **attrs):
     outputs = [("y%d" % i, ELEM[t], None) for i, t in enumerate(out_dtypes)]
     return run_node(onnxc, work, name, node, inputs, outputs,
                     {k: feeds[k] for k in names}, 13)
+
+
+def check_products(onnxc, work, rng):
+    """MatMulInteger and QLinearMatMul against numpy int64 products."""
+    failures = 0
+    cases = [((5, 7), (7, 3), np.uint8, np.uint8, True),
+             ((2, 4, 6), (6, 5), np.int8, np.uint8, False),
+             ((3, 2, 4), (3, 4, 2), np.uint8, np.int8, False)]
+    for index, (sa, sb, ta, tb, per_row) in enumerate(cases):
+        a = rng.integers(info(ta).min, info(ta).max, sa, endpoint=True).astype(ta)
+        b = rng.integers(info(tb).min, info(tb).max, sb, endpoint=True).astype(tb)
+        az = (rng.integers(0, 50, sa[0]) if per_row else
+              rng.integers(0, 50, ())).astype(ta)
+        bz = rng.integers(0, 50, ()).astype(tb)
+        a_col = az.reshape(-1, 1) if per_row else az
+        product = np.matmul(a.astype(np.int64) - a_col, b.astype(np.int64) - bz)
+        got, err = run(onnxc, work, "mi%d" % index, "MatMulInteger",
+                       {"A": a, "B": b, "az": az, "bz": bz}, [np.int32])
+        ok = got is not None and np.array_equal(got["y0"], product.astype(np.int32))
+        print("MatMulInteger %s x %s: %s" % (sa, sb, "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+
+        a_scale, b_scale, y_scale = (np.array(v, np.float32) for v in (0.02, 0.05, 0.7))
+        y_zp = np.array(10 if ta == np.uint8 else -3, ta)
+        mult = np.float64(a_scale) * np.float64(b_scale) / np.float64(y_scale)
+        want = np.clip(np.rint(product * mult) + y_zp, info(ta).min,
+                       info(ta).max).astype(ta)
+        got, err = run(onnxc, work, "ql%d" % index, "QLinearMatMul",
+                       {"a": a, "as": a_scale, "az": az, "b": b, "bs": b_scale,
+                        "bz": bz, "ys": y_scale, "yz": y_zp}, [ta])
+        ok = got is not None and np.array_equal(got["y0"], want)
+        print("QLinearMatMul %s x %s: %s" % (sa, sb, "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+    return failures
 
 
 def main():
@@ -119,6 +155,8 @@ def main():
             got["y1"] == scale and got["y2"] == zp
         print("DynamicQuantizeLinear %s: %s" % (label, "ok" if ok else "FAILED\n" + (err or "")))
         failures += not ok
+
+    failures += check_products(onnxc, work, rng)
 
     errors = [
         ("scale length", "QuantizeLinear",
