@@ -19,6 +19,9 @@ int pass_math_batch_norm_encode(const struct ir_graph *g,
 int pass_quant_infer(struct ir_graph *g, struct ir_op *op);
 int pass_quant_encode(const struct ir_graph *g, const struct ir_op *op,
                       struct pass_params *p);
+int pass_rnn_infer(struct ir_graph *g, struct ir_op *op);
+int pass_rnn_encode(const struct ir_graph *g, const struct ir_op *op,
+                    struct pass_params *p);
 int pass_resize_infer(struct ir_graph *g, struct ir_op *op);
 int pass_resize_encode(const struct ir_graph *g, const struct ir_op *op,
                        struct pass_params *p);
@@ -765,6 +768,9 @@ const struct pass_op_impl pass_ops_math[] = {
      pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
     {IR_OP_INSTANCE_NORMALIZATION, pass_math_batch_norm_infer,
      pass_math_batch_norm_encode, KERNEL(rt_kernel_batch_norm)},
+    {IR_OP_RNN, pass_rnn_infer, pass_rnn_encode, KERNEL(rt_kernel_rnn)},
+    {IR_OP_GRU, pass_rnn_infer, pass_rnn_encode, KERNEL(rt_kernel_rnn)},
+    {IR_OP_LSTM, pass_rnn_infer, pass_rnn_encode, KERNEL(rt_kernel_rnn)},
     {IR_OP_RESIZE, pass_resize_infer, pass_resize_encode,
      KERNEL(rt_kernel_resize)},
     {IR_OP_UPSAMPLE, pass_resize_infer, pass_resize_encode,

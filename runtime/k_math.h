@@ -92,6 +92,48 @@ enum rt_loss_reduction {
 int rt_kernel_nll_loss(struct rt_ctx *ctx, const struct rt_node *node,
                        void *const *bufs);
 
+/* ---- k_rnn.c: RNN, GRU and LSTM ---- */
+
+enum rt_rnn_kind { RT_RNN_SIMPLE = 0, RT_RNN_GRU = 1, RT_RNN_LSTM = 2 };
+
+/* The gates of a recurrent layer: the row blocks of its W and R. */
+static inline int
+rt_rnn_gates(int kind)
+{
+    switch (kind) {
+    case RT_RNN_LSTM:
+        return 4;
+    case RT_RNN_GRU:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+enum rt_rnn_direction {
+    RT_RNN_FORWARD = 0,
+    RT_RNN_REVERSE = 1,
+    RT_RNN_BIDIRECTIONAL = 2,
+};
+
+/* Activation functions of the recurrent layers. */
+enum rt_rnn_activation {
+    RT_RNN_SIGMOID = 0,
+    RT_RNN_TANH = 1,
+    RT_RNN_RELU = 2,
+    RT_RNN_AFFINE = 3,
+    RT_RNN_LEAKY_RELU = 4,
+    RT_RNN_THRESHOLDED_RELU = 5,
+    RT_RNN_SCALED_TANH = 6,
+    RT_RNN_HARD_SIGMOID = 7,
+    RT_RNN_ELU = 8,
+    RT_RNN_SOFTSIGN = 9,
+    RT_RNN_SOFTPLUS = 10,
+};
+
+int rt_kernel_rnn(struct rt_ctx *ctx, const struct rt_node *node,
+                  void *const *bufs);
+
 /* ---- k_resize.c: Resize and Upsample ---- */
 
 /* Interpolation modes of rt_kernel_resize, its ints[0]. */
