@@ -17,7 +17,7 @@
 
 enum {
     COL_FLOATS = 64 * 1024, /* im2col block of a task: 256 KiB */
-    COL_ROWS_MAX = 512,     /* rows of that block; longer K is split */
+    COL_ROWS_MAX = 256,     /* rows of that block (KC of k_gemm.c) */
     ROW_ALIGN = 8,          /* row blocks of W are multiples of this */
 };
 
@@ -39,45 +39,61 @@ struct conv_job {
 
 /* ---- the direct loop ---- */
 
+/* Add weight times the input to acc[j]. */
+#define MUL_ADD_STEP(T, weight, acc, src, j, S)                                \
+    do {                                                                       \
+        acc[j] += (weight) * (src)[(j) * (S)];                                 \
+    } while (0)
+
 /*
- * One task of the direct loop: row o[0] of output plane (n, m), each
- * output the bias plus the sum over the group's channels and the taps
- * inside the input.
+ * One task of the direct loop: the output rows of plane (n, m) that
+ * rt_window_task_rows gives it.  Each output is the bias plus, for every
+ * channel of the group and kernel row inside the input, each tap of the
+ * last dim swept across a chunk of the output row.
  */
 #define DEFINE_CONV_DIRECT(NAME, T)                                            \
     static void NAME(void *arg, int64_t task)                                  \
     {                                                                          \
         const struct conv_job *job = arg;                                      \
         const struct rt_window *w = &job->w;                                   \
-        int64_t rows = w->out[0], plane = task / rows;                         \
+        int last = w->n - 1;                                                   \
+        int64_t plane, row, o[RT_WINDOW_MAX_DIMS];                             \
+        int64_t rows = rt_window_task_rows(w, task, &plane, o, &row);          \
         int64_t n = plane / job->m, m = plane % job->m, g = m / job->mg;       \
-        int64_t o[RT_WINDOW_MAX_DIMS] = {0};                                   \
-        o[0] = task % rows;                                                    \
         const T *x =                                                           \
             (const T *)job->x + (n * job->c + g * job->cg) * w->in_size;       \
         const T *wm = (const T *)job->wt + m * job->k;                         \
         T bias = job->bias ? ((const T *)job->bias)[m] : 0;                    \
-        int64_t row = w->out_size / rows, d = w->dilation[w->n - 1];           \
-        T *y = (T *)job->y + plane * w->out_size + o[0] * row;                 \
-        for (int64_t j = 0; j < row; j++) {                                    \
-            struct rt_window_taps it;                                          \
-            int64_t in_off, k_off, count;                                      \
-            T sum = bias;                                                      \
-            if (rt_window_taps_begin(&it, w, o)) {                             \
-                while (rt_window_taps_next(&it, &in_off, &k_off, &count)) {    \
-                    for (int64_t c = 0; c < job->cg; c++) {                    \
-                        const T *xc = x + c * w->in_size + in_off;             \
-                        const T *wc = wm + c * w->k_size + k_off;              \
-                        for (int64_t t = 0; t < count; t++)                    \
-                            sum += xc[t * d] * wc[t];                          \
+        int64_t s = w->stride[last], width = w->out[last];                     \
+        for (int64_t r = 0; r < rows; r++, rt_window_next_row(w, o)) {         \
+            T *y = (T *)job->y + plane * w->out_size + (row + r) * width;      \
+            for (int64_t o0 = 0; o0 < width; o0 += RT_WINDOW_CHUNK) {          \
+                int64_t o1 = o0 + RT_WINDOW_CHUNK < width                      \
+                                 ? o0 + RT_WINDOW_CHUNK                        \
+                                 : width;                                      \
+                T sum[RT_WINDOW_CHUNK];                                        \
+                for (int64_t j = 0; j < o1 - o0; j++)                          \
+                    sum[j] = bias;                                             \
+                for (int64_t c = 0; c < job->cg; c++) {                        \
+                    const T *xc = x + c * w->in_size;                          \
+                    const T *wc = wm + c * w->k_size;                          \
+                    struct rt_window_rows it;                                  \
+                    int64_t in_row, k_row;                                     \
+                    int any = rt_window_rows_begin(&it, w, o);                 \
+                    while (any && rt_window_rows_next(&it, &in_row, &k_row)) { \
+                        for (int64_t t = 0; t < w->kernel[last]; t++) {        \
+                            int64_t lo, hi, first;                             \
+                            rt_window_last_range(w, t, o0, o1, &lo, &hi,       \
+                                                 &first);                      \
+                            const T *src = xc + in_row + first + o0 * s;       \
+                            T wt = wc[k_row + t];                              \
+                            RT_WINDOW_SWEEP(MUL_ADD_STEP, T, wt, sum, src,     \
+                                            lo - o0, hi - o0, s);              \
+                        }                                                      \
                     }                                                          \
                 }                                                              \
-            }                                                                  \
-            y[j] = sum;                                                        \
-            for (int i = w->n - 1; i >= 1; i--) {                              \
-                if (++o[i] < w->out[i])                                        \
-                    break;                                                     \
-                o[i] = 0;                                                      \
+                for (int64_t j = o0; j < o1; j++)                              \
+                    y[j] = sum[j - o0];                                        \
             }                                                                  \
         }                                                                      \
     }
@@ -88,29 +104,48 @@ DEFINE_CONV_DIRECT(conv_direct_f64, double)
 /* ---- the GEMM path ---- */
 
 /*
- * Fill dst[0, count) with the input row that output positions
- * o_last .. o_last + count - 1 of the last spatial dim read at tap
- * position first + o * stride (zero outside [0, in)).  src is that row of
- * the input, or NULL when the outer dims already fall in the padding.
+ * Copy n floats.  The runs of pack_columns are at most one panel (32
+ * floats) long, and a call to memcpy would cost more than the copy, so
+ * they are copied as fixed-size blocks, which compile to plain loads and
+ * stores.  A loop would be turned back into a call.
  */
-static void
+static inline void
+copy_floats(float *restrict dst, const float *restrict src, int64_t n)
+{
+    if (n > 32) {
+        memcpy(dst, src, sizeof(float) * (size_t)n);
+        return;
+    }
+    for (int size = 32; size >= 1; size /= 2) {
+        if (n & size) {
+            __builtin_memcpy(dst, src, sizeof(float) * (size_t)size);
+            dst += size;
+            src += size;
+        }
+    }
+}
+
+/*
+ * Fill dst[0, count) with src[first + t * stride] for t in [0, count),
+ * zero where that position is outside [0, in) or src is NULL (the outer
+ * dims fall in the padding).
+ */
+static inline void
 fill_row(const float *src, int64_t first, int64_t stride, int64_t in,
          int64_t count, float *restrict dst)
 {
-    if (!src) {
-        memset(dst, 0, sizeof(float) * (size_t)count);
-        return;
+    int64_t lo = 0, hi = 0;
+    if (src) {
+        rt_window_taps_between(first, stride, count, 0, in, &lo, &hi);
+        if (lo > count)
+            lo = count;
+        if (hi < lo)
+            hi = lo;
     }
-    int64_t lo, hi;
-    rt_window_taps_between(first, stride, count, 0, in, &lo, &hi);
-    if (lo > count)
-        lo = count;
-    if (hi < lo)
-        hi = lo;
     for (int64_t t = 0; t < lo; t++)
         dst[t] = 0;
     if (stride == 1)
-        memcpy(dst + lo, src + first + lo, sizeof(float) * (size_t)(hi - lo));
+        copy_floats(dst + lo, src + first + lo, hi - lo);
     else
         for (int64_t t = lo; t < hi; t++)
             dst[t] = src[first + t * stride];
@@ -122,7 +157,9 @@ fill_row(const float *src, int64_t first, int64_t stride, int64_t in,
  * Write rows [l0, l1) and columns [j0, j1) of the im2col matrix of x (one
  * image, one group) into buf in the packed layout of rt_gemm_pack_b for
  * a (l1 - l0) x (j1 - j0) matrix.  Row l is channel l / taps at the tap
- * l % taps; column j is output position j in row-major order.
+ * l % taps; column j is output position j in row-major order.  The
+ * columns go in runs that stay in one panel and one row of the last
+ * output dim, and each run fills its part of every row.
  */
 static void
 pack_columns(const struct conv_job *job, const float *x, int64_t l0, int64_t l1,
@@ -131,39 +168,38 @@ pack_columns(const struct conv_job *job, const float *x, int64_t l0, int64_t l1,
     const struct rt_window *w = &job->w;
     int last = w->n - 1;
     int64_t kb = l1 - l0, nr = job->nr;
-    int64_t out_last = w->out[last];
-    for (int64_t l = l0; l < l1; l++) {
-        int64_t tap[RT_WINDOW_MAX_DIMS], rest = l;
+    for (int64_t j = j0; j < j1;) {
+        int64_t base[RT_WINDOW_MAX_DIMS], pos = j;
         for (int i = last; i >= 0; i--) {
-            tap[i] = rest % w->kernel[i];
-            rest /= w->kernel[i];
+            base[i] = pos % w->out[i] * w->stride[i] - w->pad_begin[i];
+            pos /= w->out[i];
         }
-        const float *xc = x + rest * w->in_size;
-        for (int64_t j = j0; j < j1;) {
-            int64_t o[RT_WINDOW_MAX_DIMS], pos = j;
-            for (int i = last; i >= 0; i--) {
-                o[i] = pos % w->out[i];
-                pos /= w->out[i];
-            }
-            int64_t panel = (j - j0) / nr, p0 = j0 + panel * nr;
-            int64_t p1 = p0 + nr < j1 ? p0 + nr : j1;
-            int64_t end = j + out_last - o[last];
-            if (end > p1)
-                end = p1;
-            const float *src = xc;
+        int64_t panel = (j - j0) / nr, p0 = j0 + panel * nr;
+        int64_t p1 = p0 + nr < j1 ? p0 + nr : j1;
+        int64_t end = j + w->out[last] -
+                      (base[last] + w->pad_begin[last]) / w->stride[last];
+        if (end > p1)
+            end = p1;
+        float *dst = buf + panel * nr * kb + (j - p0);
+        int64_t tap[RT_WINDOW_MAX_DIMS], c = l0;
+        for (int i = last; i >= 0; i--) {
+            tap[i] = c % w->kernel[i];
+            c /= w->kernel[i];
+        }
+        for (int64_t l = l0; l < l1; l++, dst += p1 - p0) {
+            const float *src = x + c * w->in_size;
             for (int i = 0; i < last && src; i++) {
-                int64_t q = o[i] * w->stride[i] - w->pad_begin[i] +
-                            tap[i] * w->dilation[i];
+                int64_t q = base[i] + tap[i] * w->dilation[i];
                 src = q >= 0 && q < w->in[i] ? src + q * w->in_step[i] : NULL;
             }
-            int64_t first = o[last] * w->stride[last] - w->pad_begin[last] +
-                            tap[last] * w->dilation[last];
-            float *dst =
-                buf + panel * nr * kb + (l - l0) * (p1 - p0) + (j - p0);
-            /* fill_row takes positions relative to this run's first. */
-            fill_row(src, first, w->stride[last], w->in[last], end - j, dst);
-            j = end;
+            fill_row(src, base[last] + tap[last] * w->dilation[last],
+                     w->stride[last], w->in[last], end - j, dst);
+            int i = last;
+            while (i >= 0 && ++tap[i] == w->kernel[i])
+                tap[i--] = 0;
+            c += i < 0;
         }
+        j = end;
     }
 }
 
@@ -369,7 +405,7 @@ rt_kernel_conv(struct rt_ctx *ctx, const struct rt_node *node,
      * product: the direct loop is faster for depthwise convolutions. */
     if (job.dtype == RT_DOUBLE || job.k == 0 || (job.mg < 4 && job.k < 64)) {
         rt_parallel_for(
-            ctx->pool, planes * job.w.out[0],
+            ctx->pool, rt_window_task_count(&job.w, planes),
             job.dtype == RT_DOUBLE ? conv_direct_f64 : conv_direct_f32, &job);
         return RT_OK;
     }

@@ -59,13 +59,18 @@ rt_window_taps_between(int64_t first, int64_t d, int64_t k, int64_t a,
         *hi = first >= b ? 0 : (b - first + d - 1) / d;
 }
 
+enum {
+    RT_WINDOW_CHUNK = 256, /* outputs along the last dim computed at once */
+};
+
 /*
- * The taps of one window that fall inside the input, visited as rows
- * along the last spatial dim: rt_window_taps_next returns one row at a
- * time, its input offset, its kernel offset and its length.  Along a row
- * the input offset grows by the last dilation and the kernel offset by 1.
+ * The kernel rows of the windows of one output row: the taps of the outer
+ * spatial dims (all but the last) that fall inside the input, visited one
+ * combination at a time by rt_window_rows_next.  Every output of the row
+ * shares them, so the kernels sweep each tap of the last dim across the
+ * whole row.  With one spatial dim there is a single kernel row.
  */
-struct rt_window_taps {
+struct rt_window_rows {
     const struct rt_window *w;
     int64_t lo[RT_WINDOW_MAX_DIMS], hi[RT_WINDOW_MAX_DIMS];
     int64_t first[RT_WINDOW_MAX_DIMS], t[RT_WINDOW_MAX_DIMS];
@@ -73,16 +78,16 @@ struct rt_window_taps {
 };
 
 /*
- * Start visiting the taps of the window at output position o (n
- * coordinates).  Returns 0 when no tap falls inside the input.
+ * Start visiting the kernel rows of output row o (the first n - 1
+ * coordinates are read).  Returns 0 when none falls inside the input.
  */
 static inline int
-rt_window_taps_begin(struct rt_window_taps *it, const struct rt_window *w,
+rt_window_rows_begin(struct rt_window_rows *it, const struct rt_window *w,
                      const int64_t *o)
 {
     it->w = w;
     it->done = 0;
-    for (int i = 0; i < w->n; i++) {
+    for (int i = 0; i < w->n - 1; i++) {
         it->first[i] = o[i] * w->stride[i] - w->pad_begin[i];
         rt_window_taps_between(it->first[i], w->dilation[i], w->kernel[i], 0,
                                w->in[i], &it->lo[i], &it->hi[i]);
@@ -93,9 +98,12 @@ rt_window_taps_begin(struct rt_window_taps *it, const struct rt_window *w,
     return 1;
 }
 
+/*
+ * The next kernel row: the offset of its input row in the plane and of
+ * its kernel row in the kernel.  Returns 0 after the last one.
+ */
 static inline int
-rt_window_taps_next(struct rt_window_taps *it, int64_t *in_off, int64_t *k_off,
-                    int64_t *count)
+rt_window_rows_next(struct rt_window_rows *it, int64_t *in_off, int64_t *k_off)
 {
     if (it->done)
         return 0;
@@ -106,9 +114,8 @@ rt_window_taps_next(struct rt_window_taps *it, int64_t *in_off, int64_t *k_off,
         in += (it->first[i] + it->t[i] * w->dilation[i]) * w->in_step[i];
         k += it->t[i] * w->k_step[i];
     }
-    *in_off = in + it->first[last] + it->lo[last] * w->dilation[last];
-    *k_off = k + it->lo[last];
-    *count = it->hi[last] - it->lo[last];
+    *in_off = in;
+    *k_off = k;
     int i = last - 1;
     while (i >= 0 && ++it->t[i] == it->hi[i]) {
         it->t[i] = it->lo[i];
@@ -117,6 +124,93 @@ rt_window_taps_next(struct rt_window_taps *it, int64_t *in_off, int64_t *k_off,
     it->done = i < 0;
     return 1;
 }
+
+/*
+ * The outputs in [o0, o1) along the last dim whose tap t falls inside the
+ * input, as [*lo, *hi) (empty when *hi <= *lo), and the input position
+ * that output 0 would read for it, *first.
+ */
+static inline void
+rt_window_last_range(const struct rt_window *w, int64_t t, int64_t o0,
+                     int64_t o1, int64_t *lo, int64_t *hi, int64_t *first)
+{
+    int last = w->n - 1;
+    int64_t s = w->stride[last];
+    *first = t * w->dilation[last] - w->pad_begin[last];
+    /* Output o reads *first + o * s, inside the input for o in
+     * [ceil(-first / s), ceil((in - first) / s)). */
+    int64_t a = *first >= 0 ? 0 : (-*first + s - 1) / s;
+    int64_t b = w->in[last] - *first;
+    b = b <= 0 ? 0 : (b + s - 1) / s;
+    *lo = a > o0 ? a : o0;
+    *hi = b < o1 ? b : o1;
+}
+
+/*
+ * Split task into its plane and its output position for the row-wise
+ * kernels: a task covers, in one plane, every output row that has output
+ * position o[0] (all the plane's outputs with one spatial dim).
+ */
+static inline int64_t
+rt_window_task_count(const struct rt_window *w, int64_t planes)
+{
+    return w->n > 1 ? planes * w->out[0] : planes;
+}
+
+/*
+ * Set *plane and o (all n coordinates, o[n - 1] = 0) to the first output
+ * row of task, and return the number of rows and in *first_row the index
+ * of that row among the plane's rows.
+ */
+static inline int64_t
+rt_window_task_rows(const struct rt_window *w, int64_t task, int64_t *plane,
+                    int64_t *o, int64_t *first_row)
+{
+    for (int i = 0; i < RT_WINDOW_MAX_DIMS; i++)
+        o[i] = 0;
+    if (w->n == 1) {
+        *plane = task;
+        *first_row = 0;
+        return 1;
+    }
+    int64_t rows = w->out_size / w->out[0] / w->out[w->n - 1];
+    *plane = task / w->out[0];
+    o[0] = task % w->out[0];
+    *first_row = o[0] * rows;
+    return rows;
+}
+
+/* Advance o to the next output row: dims 1 to n - 2, row-major. */
+static inline void
+rt_window_next_row(const struct rt_window *w, int64_t *o)
+{
+    for (int i = w->n - 2; i >= 1; i--) {
+        if (++o[i] < w->out[i])
+            return;
+        o[i] = 0;
+    }
+}
+
+/*
+ * Sweep one tap across outputs [lo, hi) of a chunk: STEP(V, LOAD, acc,
+ * src, j, S) updates acc[j] with the input src[j * S]; V and LOAD are
+ * passed through to it.  Strides 1 and 2
+ * get loops of their own, with S a constant, which LLVM vectorises; the
+ * stride is not a constant otherwise, because the pool calls each task
+ * through a pointer.
+ */
+#define RT_WINDOW_SWEEP(STEP, V, LOAD, acc, src, lo, hi, s)                    \
+    do {                                                                       \
+        if ((s) == 1)                                                          \
+            for (int64_t j_ = (lo); j_ < (hi); j_++)                           \
+                STEP(V, LOAD, acc, src, j_, 1);                                \
+        else if ((s) == 2)                                                     \
+            for (int64_t j_ = (lo); j_ < (hi); j_++)                           \
+                STEP(V, LOAD, acc, src, j_, 2);                                \
+        else                                                                   \
+            for (int64_t j_ = (lo); j_ < (hi); j_++)                           \
+                STEP(V, LOAD, acc, src, j_, s);                                \
+    } while (0)
 
 int rt_kernel_conv(struct rt_ctx *ctx, const struct rt_node *node,
                    void *const *bufs);

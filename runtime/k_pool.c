@@ -60,27 +60,6 @@ window_shape_ok(const struct rt_window *w, const struct rt_desc *d,
     return true;
 }
 
-/* Split task t into its plane and its row along the first spatial dim. */
-static void
-task_row(const struct rt_window *w, int64_t t, int64_t *plane, int64_t *o)
-{
-    int64_t rows = w->out[0] > 0 ? w->out[0] : 1;
-    *plane = t / rows;
-    memset(o, 0, sizeof(int64_t) * RT_WINDOW_MAX_DIMS);
-    o[0] = t % rows;
-}
-
-/* Advance output position o along dims 1.. in row-major order. */
-static void
-next_position(const struct rt_window *w, int64_t *o)
-{
-    for (int i = w->n - 1; i >= 1; i--) {
-        if (++o[i] < w->out[i])
-            return;
-        o[i] = 0;
-    }
-}
-
 /* ---- MaxPool ---- */
 
 struct max_pool_job {
@@ -111,60 +90,94 @@ load_f16(const uint16_t *x, int64_t i)
     return rt_f16_to_double(x[i]);
 }
 
+/* Keep the larger of acc[j] and the input, or a NaN of either. */
+#define MAX_STEP(V, LOAD, acc, src, j, S)                                      \
+    do {                                                                       \
+        V v_ = LOAD(src, (j) * (S));                                           \
+        acc[j] = ((v_ > acc[j]) | (v_ != v_)) ? v_ : acc[j];                   \
+    } while (0)
+
 /*
  * One task of MaxPool for element type T, compared as LOAD(x, i) returns
- * it.  The maximum is the first of equal values in row-major tap order.
- * A window with no tap inside the input gives LOWEST and index -1.
+ * it.  Each tap of the last dim is swept across a chunk of the output
+ * row, with the kernel rows of the outer dims in row-major order, so an
+ * output keeps the first of equal maxima in row-major tap order.  A NaN
+ * is the maximum of any window that contains one, as in PyTorch.  A
+ * window with no tap inside the input gives LOWEST and index -1.
  */
-#define DEFINE_MAX_POOL(NAME, T, V, LOAD, LOWEST)                              \
+#define DEFINE_MAX_POOL(NAME, T, V, LOAD, STORE, LOAD_LOWEST, LOWEST)          \
     static void NAME(void *arg, int64_t task)                                  \
     {                                                                          \
         const struct max_pool_job *job = arg;                                  \
         const struct rt_window *w = &job->w;                                   \
-        int64_t plane, o[RT_WINDOW_MAX_DIMS];                                  \
-        task_row(w, task, &plane, o);                                          \
+        int last = w->n - 1;                                                   \
+        int64_t plane, row, o[RT_WINDOW_MAX_DIMS];                             \
+        int64_t rows = rt_window_task_rows(w, task, &plane, o, &row);          \
         const T *x = (const T *)job->x + plane * w->in_size;                   \
-        int64_t row = w->out_size / w->out[0];                                 \
-        int64_t y0 = plane * w->out_size + o[0] * row;                         \
-        for (int64_t j = 0; j < row; j++, next_position(w, o)) {               \
-            struct rt_window_taps it;                                          \
-            int64_t best_off = -1, in_off, k_off, count;                       \
-            V best = 0;                                                        \
-            T best_raw = LOWEST;                                               \
-            if (rt_window_taps_begin(&it, w, o)) {                             \
-                while (rt_window_taps_next(&it, &in_off, &k_off, &count)) {    \
-                    int64_t d = w->dilation[w->n - 1];                         \
-                    for (int64_t k = 0; k < count; k++, in_off += d) {         \
-                        V v = LOAD(x, in_off);                                 \
-                        if (best_off < 0 || v > best) {                        \
-                            best = v;                                          \
-                            best_off = in_off;                                 \
+        int64_t s = w->stride[last], width = w->out[last];                     \
+        for (int64_t r = 0; r < rows; r++, rt_window_next_row(w, o)) {         \
+            int64_t y0 = plane * w->out_size + (row + r) * width;              \
+            for (int64_t o0 = 0; o0 < width; o0 += RT_WINDOW_CHUNK) {          \
+                int64_t o1 = o0 + RT_WINDOW_CHUNK < width                      \
+                                 ? o0 + RT_WINDOW_CHUNK                        \
+                                 : width;                                      \
+                V best[RT_WINDOW_CHUNK];                                       \
+                int64_t at[RT_WINDOW_CHUNK];                                   \
+                for (int64_t j = 0; j < o1 - o0; j++) {                        \
+                    best[j] = LOAD_LOWEST;                                     \
+                    at[j] = -1;                                                \
+                }                                                              \
+                struct rt_window_rows it;                                      \
+                int64_t in_row, k_row;                                         \
+                int any = rt_window_rows_begin(&it, w, o);                     \
+                while (any && rt_window_rows_next(&it, &in_row, &k_row)) {     \
+                    for (int64_t t = 0; t < w->kernel[last]; t++) {            \
+                        int64_t lo, hi, first;                                 \
+                        rt_window_last_range(w, t, o0, o1, &lo, &hi, &first);  \
+                        const T *src = x + in_row + first + o0 * s;            \
+                        if (!job->indices) {                                   \
+                            RT_WINDOW_SWEEP(MAX_STEP, V, LOAD, best, src,      \
+                                            lo - o0, hi - o0, s);              \
+                            continue;                                          \
+                        }                                                      \
+                        for (int64_t j = lo; j < hi; j++) {                    \
+                            int64_t off = in_row + first + j * s;              \
+                            V v = LOAD(x, off), b = best[j - o0];              \
+                            int take = (at[j - o0] < 0) | (v > b) | (v != v);  \
+                            best[j - o0] = take ? v : b;                       \
+                            at[j - o0] = take ? off : at[j - o0];              \
                         }                                                      \
                     }                                                          \
                 }                                                              \
+                for (int64_t j = o0; j < o1; j++) {                            \
+                    int64_t off = at[j - o0];                                  \
+                    if (!job->indices) {                                       \
+                        ((T *)job->y)[y0 + j] = STORE(best[j - o0]);           \
+                        continue;                                              \
+                    }                                                          \
+                    ((T *)job->y)[y0 + j] = off >= 0 ? x[off] : LOWEST;        \
+                    if (off >= 0 && job->column_major)                         \
+                        off = column_major_index(w, off);                      \
+                    job->indices[y0 + j] =                                     \
+                        off >= 0 ? plane * w->in_size + off : -1;              \
+                }                                                              \
             }                                                                  \
-            if (best_off >= 0)                                                 \
-                best_raw = x[best_off];                                        \
-            ((T *)job->y)[y0 + j] = best_raw;                                  \
-            if (!job->indices)                                                 \
-                continue;                                                      \
-            int64_t index = -1;                                                \
-            if (best_off >= 0)                                                 \
-                index = plane * w->in_size +                                   \
-                        (job->column_major ? column_major_index(w, best_off)   \
-                                           : best_off);                        \
-            job->indices[y0 + j] = index;                                      \
         }                                                                      \
     }
 
 #define LOAD_PLAIN(x, i) ((x)[i])
+#define STORE_PLAIN(v) (v)
 #define F16_NEG_INF 0xfc00
 
-DEFINE_MAX_POOL(max_pool_f32, float, float, LOAD_PLAIN, -INFINITY)
-DEFINE_MAX_POOL(max_pool_f64, double, double, LOAD_PLAIN, -INFINITY)
-DEFINE_MAX_POOL(max_pool_f16, uint16_t, double, load_f16, F16_NEG_INF)
-DEFINE_MAX_POOL(max_pool_i8, int8_t, int8_t, LOAD_PLAIN, INT8_MIN)
-DEFINE_MAX_POOL(max_pool_u8, uint8_t, uint8_t, LOAD_PLAIN, 0)
+DEFINE_MAX_POOL(max_pool_f32, float, float, LOAD_PLAIN, STORE_PLAIN, -INFINITY,
+                -INFINITY)
+DEFINE_MAX_POOL(max_pool_f64, double, double, LOAD_PLAIN, STORE_PLAIN,
+                -INFINITY, -INFINITY)
+DEFINE_MAX_POOL(max_pool_f16, uint16_t, double, load_f16, rt_f16_from_double,
+                -INFINITY, F16_NEG_INF)
+DEFINE_MAX_POOL(max_pool_i8, int8_t, int8_t, LOAD_PLAIN, STORE_PLAIN, INT8_MIN,
+                INT8_MIN)
+DEFINE_MAX_POOL(max_pool_u8, uint8_t, uint8_t, LOAD_PLAIN, STORE_PLAIN, 0, 0)
 
 /* Read the window block and the ints that follow it: planes (N * C) and
  * one more op-specific int.  Checks X and Y against them. */
@@ -232,7 +245,8 @@ rt_kernel_max_pool(struct rt_ctx *ctx, const struct rt_node *node,
     }
     if (job.w.out_size == 0)
         return RT_OK;
-    rt_parallel_for(ctx->pool, planes * job.w.out[0], task, &job);
+    rt_parallel_for(ctx->pool, rt_window_task_count(&job.w, planes), task,
+                    &job);
     return RT_OK;
 }
 
@@ -265,40 +279,75 @@ padded_count(const struct rt_window *w, const int64_t *o)
     return count;
 }
 
+/* Add the input to acc[j]. */
+#define SUM_STEP(S, LOAD, acc, src, j, STRIDE)                                 \
+    do {                                                                       \
+        acc[j] += (S)LOAD(src, (j) * (STRIDE));                                \
+    } while (0)
+
+/* The taps of the last dim inside the input for output j of that dim. */
+static int64_t
+last_taps(const struct rt_window *w, int64_t j)
+{
+    int i = w->n - 1;
+    int64_t lo, hi;
+    rt_window_taps_between(j * w->stride[i] - w->pad_begin[i], w->dilation[i],
+                           w->kernel[i], 0, w->in[i], &lo, &hi);
+    return hi > lo ? hi - lo : 0;
+}
+
 /*
- * One task of AveragePool for element type T, summed in type S.  The
- * divisor is the number of taps inside the input, or inside the padded
- * input with count_include_pad.  A window with no tap to count gives NaN.
+ * One task of AveragePool for element type T, summed in type S, sweeping
+ * the taps across chunks of output rows as MaxPool does.  Every kernel
+ * row that the iterator visits is inside the input for all the outputs of
+ * the row, so an output's taps inside the input number kernel_rows times
+ * its taps of the last dim.  The divisor is
+ * the number of taps inside the input, or inside the padded input with
+ * count_include_pad.  A window with no tap to count gives NaN.
  */
 #define DEFINE_AVERAGE_POOL(NAME, T, S, LOAD, STORE)                           \
     static void NAME(void *arg, int64_t task)                                  \
     {                                                                          \
         const struct average_pool_job *job = arg;                              \
         const struct rt_window *w = &job->w;                                   \
-        int64_t plane, o[RT_WINDOW_MAX_DIMS];                                  \
-        task_row(w, task, &plane, o);                                          \
+        int last = w->n - 1;                                                   \
+        int64_t plane, row, o[RT_WINDOW_MAX_DIMS];                             \
+        int64_t rows = rt_window_task_rows(w, task, &plane, o, &row);          \
         const T *x = (const T *)job->x + plane * w->in_size;                   \
-        int64_t row = w->out_size / w->out[0];                                 \
-        T *y = (T *)job->y + plane * w->out_size + o[0] * row;                 \
-        int64_t d = w->dilation[w->n - 1];                                     \
-        for (int64_t j = 0; j < row; j++, next_position(w, o)) {               \
-            struct rt_window_taps it;                                          \
-            int64_t in_off, k_off, count, n = 0;                               \
-            S sum = 0;                                                         \
-            if (rt_window_taps_begin(&it, w, o)) {                             \
-                while (rt_window_taps_next(&it, &in_off, &k_off, &count)) {    \
-                    for (int64_t k = 0; k < count; k++, in_off += d)           \
-                        sum += LOAD(x, in_off);                                \
-                    n += count;                                                \
+        int64_t s = w->stride[last], width = w->out[last];                     \
+        for (int64_t r = 0; r < rows; r++, rt_window_next_row(w, o)) {         \
+            T *y = (T *)job->y + plane * w->out_size + (row + r) * width;      \
+            for (int64_t o0 = 0; o0 < width; o0 += RT_WINDOW_CHUNK) {          \
+                int64_t o1 = o0 + RT_WINDOW_CHUNK < width                      \
+                                 ? o0 + RT_WINDOW_CHUNK                        \
+                                 : width;                                      \
+                S sum[RT_WINDOW_CHUNK];                                        \
+                for (int64_t j = 0; j < o1 - o0; j++)                          \
+                    sum[j] = 0;                                                \
+                struct rt_window_rows it;                                      \
+                int64_t in_row, k_row, kernel_rows = 0;                        \
+                int any = rt_window_rows_begin(&it, w, o);                     \
+                while (any && rt_window_rows_next(&it, &in_row, &k_row)) {     \
+                    kernel_rows++;                                             \
+                    for (int64_t t = 0; t < w->kernel[last]; t++) {            \
+                        int64_t lo, hi, first;                                 \
+                        rt_window_last_range(w, t, o0, o1, &lo, &hi, &first);  \
+                        const T *src = x + in_row + first + o0 * s;            \
+                        RT_WINDOW_SWEEP(SUM_STEP, S, LOAD, sum, src, lo - o0,  \
+                                        hi - o0, s);                           \
+                    }                                                          \
                 }                                                              \
+                for (int64_t j = o0; j < o1; j++) {                            \
+                    o[last] = j;                                               \
+                    int64_t n = job->count_pad                                 \
+                                    ? padded_count(w, o)                       \
+                                    : kernel_rows * last_taps(w, j);           \
+                    y[j] = STORE(n > 0 ? sum[j - o0] / (S)n : (S)NAN);         \
+                }                                                              \
+                o[last] = 0;                                                   \
             }                                                                  \
-            if (job->count_pad)                                                \
-                n = padded_count(w, o);                                        \
-            y[j] = STORE(n > 0 ? sum / (S)n : (S)NAN);                         \
         }                                                                      \
     }
-
-#define STORE_PLAIN(v) (v)
 
 static uint16_t
 store_f16(float v)
@@ -352,6 +401,7 @@ rt_kernel_average_pool(struct rt_ctx *ctx, const struct rt_node *node,
     }
     if (job.w.out_size == 0)
         return RT_OK;
-    rt_parallel_for(ctx->pool, planes * job.w.out[0], task, &job);
+    rt_parallel_for(ctx->pool, rt_window_task_count(&job.w, planes), task,
+                    &job);
     return RT_OK;
 }
