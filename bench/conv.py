@@ -6,9 +6,10 @@ Usage:
     /usr/bin/python3 bench/conv.py [--case NAME] [--onnxc build/onnxc]
                                    [--rounds R] [--repeat K] [--threads N ...]
 
-Each case is one PyTorch module exported at opset 13 (see CASES); the
-default, conv3x3, is a 3x3 Conv2d with bias, 64 to 64 channels, padding
-1, on a [1, 64, 56, 56] input (a ResNet-50 stage-1 convolution).  For
+Each case is one PyTorch module exported at opset 13 (see CASES).  The
+default, conv3x3, is a 3x3 Conv2d with bias from 64 to 64 channels with
+padding 1 on a [1, 64, 56, 56] input, like a ResNet-50 stage-1
+convolution.  For
 each thread count, each of R rounds runs one
 `onnxc run --repeat K` process and one `node ort_time.js` process, in
 alternating order; each reports the median of K runs after one warm-up

@@ -27,7 +27,7 @@ window_ints(const struct ir_graph *g, const struct ir_op *op, const char *name,
     }
     if (a->kind != IR_ATTR_INTS || a->n != n)
         return ir_error(g, op, op->operands[0],
-                        "attribute %s has %d values, but the input's %d "
+                        "attribute %s has length %d, but the input's %d "
                         "spatial dims need %d",
                         name, a->kind == IR_ATTR_INTS ? a->n : 1,
                         n / (strcmp(name, "pads") == 0 ? 2 : 1), n);
@@ -181,8 +181,8 @@ plan_window(const struct ir_graph *g, const struct ir_op *op,
         window_ints(g, op, "dilations", n, 1, 1, w->dilation) != 0 ||
         read_auto_pad(g, op, &auto_pad) != 0)
         return -1;
-    /* Exporters write pads beside auto_pad; like ONNX Runtime, onnxc
-     * ignores them unless auto_pad is NOTSET. */
+    /* Some exporters write pads beside auto_pad.  auto_pad decides the
+     * pads, so the attribute is read only when auto_pad is NOTSET. */
     if (auto_pad == AUTO_PAD_NOTSET &&
         window_ints(g, op, "pads", 2 * n, 0, 0, pads) != 0)
         return -1;

@@ -4,7 +4,7 @@
  * positions) = W[g] (M/group x K) times the im2col matrix of X[n, g]
  * (K = C/group * kernel taps rows, P columns).  A task builds one block of
  * that matrix's columns straight into the GEMM's packed panel layout and
- * multiplies it; a 1x1 conv without stride or padding reads X in place.
+ * multiplies it.  A 1x1 conv without stride or padding reads X in place.
  * float64, and float32 depthwise convolutions with too few taps to feed a
  * GEMM, use a direct loop.
  */
@@ -401,8 +401,8 @@ rt_kernel_conv(struct rt_ctx *ctx, const struct rt_node *node,
     if (planes == 0 || job.w.out_size == 0)
         return RT_OK;
 
-    /* A GEMM of a few rows and a short K costs more in packing than the
-     * product: the direct loop is faster for depthwise convolutions. */
+    /* Packing costs more than the product when the GEMM has few rows
+     * and a short K, so depthwise convolutions take the direct loop. */
     if (job.dtype == RT_DOUBLE || job.k == 0 || (job.mg < 4 && job.k < 64)) {
         rt_parallel_for(
             ctx->pool, rt_window_task_count(&job.w, planes),

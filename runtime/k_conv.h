@@ -19,7 +19,7 @@ enum {
  * parameters: n, then for each spatial dim i the input size, output size,
  * kernel size, stride, dilation, begin pad and end pad.  Output position
  * o along dim i reads the input at o * stride - pad_begin + t * dilation
- * for taps t in [0, kernel); positions outside [0, in) are padding.
+ * for taps t in [0, kernel).  Positions outside [0, in) are padding.
  */
 struct rt_window {
     int n;
@@ -147,9 +147,9 @@ rt_window_last_range(const struct rt_window *w, int64_t t, int64_t o0,
 }
 
 /*
- * Split task into its plane and its output position for the row-wise
- * kernels: a task covers, in one plane, every output row that has output
- * position o[0] (all the plane's outputs with one spatial dim).
+ * The number of tasks of the row-wise kernels.  A task covers the output
+ * rows of one plane that share output position o[0], or the whole plane
+ * when there is one spatial dim.
  */
 static inline int64_t
 rt_window_task_count(const struct rt_window *w, int64_t planes)
@@ -193,11 +193,10 @@ rt_window_next_row(const struct rt_window *w, int64_t *o)
 
 /*
  * Sweep one tap across outputs [lo, hi) of a chunk: STEP(V, LOAD, acc,
- * src, j, S) updates acc[j] with the input src[j * S]; V and LOAD are
- * passed through to it.  Strides 1 and 2
- * get loops of their own, with S a constant, which LLVM vectorises; the
- * stride is not a constant otherwise, because the pool calls each task
- * through a pointer.
+ * src, j, S) updates acc[j] with the input src[j * S], and V and LOAD are
+ * passed through to it.  The pool calls each task through a pointer, so
+ * the stride is not a constant in the task.  Strides 1 and 2 get loops of
+ * their own with S a constant, which LLVM vectorises.
  */
 #define RT_WINDOW_SWEEP(STEP, V, LOAD, acc, src, lo, hi, s)                    \
     do {                                                                       \

@@ -1,7 +1,7 @@
 /*
  * MaxPool and AveragePool over the spatial dims of [N, C, D1, ..., Dn],
- * and the window geometry that they share with Conv.  A task computes one
- * row of outputs along the first spatial dim of one plane (n, c).
+ * and the window geometry that they share with Conv.  A task computes the
+ * output rows of one plane (n, c) that share their first spatial index.
  */
 #include "k_conv.h"
 
@@ -47,7 +47,7 @@ rt_window_read(const struct rt_node *node, struct rt_window *w)
     return 1 + RT_WINDOW_DIM_INTS * w->n;
 }
 
-/* Check that descriptor d is [planes / C, C, in...] or [.., out...]. */
+/* True when d has rank n + 2 and the spatial dims given. */
 static bool
 window_shape_ok(const struct rt_window *w, const struct rt_desc *d,
                 const int64_t *spatial)
@@ -64,7 +64,6 @@ window_shape_ok(const struct rt_window *w, const struct rt_desc *d,
 
 struct max_pool_job {
     struct rt_window w;
-    int32_t dtype;
     const void *x;
     void *y;
     int64_t *indices; /* NULL when the op has no Indices output */
@@ -200,6 +199,30 @@ read_pool(struct rt_ctx *ctx, const struct rt_node *node, struct rt_window *w,
     return RT_OK;
 }
 
+/* The task function of a pool for one dtype. */
+struct pool_task {
+    int32_t dtype;
+    void (*fn)(void *job, int64_t task);
+};
+
+/* Run the task of tasks (ended by dtype 0) for X's dtype on the pool. */
+static int
+run_pool(struct rt_ctx *ctx, const struct rt_node *node,
+         const struct pool_task *tasks, const struct rt_window *w,
+         int64_t planes, void *job)
+{
+    int32_t dtype = node->descs[0].dtype;
+    while (tasks->dtype != 0 && tasks->dtype != dtype)
+        tasks++;
+    if (tasks->dtype == 0)
+        return rt_fail(ctx, node, RT_ERR_SHAPE, "dtype %d is not supported",
+                       (int)dtype);
+    if (w->out_size > 0)
+        rt_parallel_for(ctx->pool, rt_window_task_count(w, planes), tasks->fn,
+                        job);
+    return RT_OK;
+}
+
 /*
  * MaxPool: ints are the window block (struct rt_window), N * C and the
  * storage order (0 row-major, 1 column-major) of the Indices output.
@@ -215,46 +238,24 @@ rt_kernel_max_pool(struct rt_ctx *ctx, const struct rt_node *node,
     int rc = read_pool(ctx, node, &job.w, &planes, &order);
     if (rc != RT_OK)
         return rc;
-    job.dtype = node->descs[0].dtype;
     job.x = bufs[0];
     job.y = bufs[1];
     job.indices = node->n_outputs > 1 ? bufs[2] : NULL;
     job.column_major = order == 1;
     if (job.indices && node->descs[2].dtype != RT_INT64)
         return rt_fail(ctx, node, RT_ERR_SHAPE, "Indices must be int64");
-    void (*task)(void *, int64_t);
-    switch (job.dtype) {
-    case RT_FLOAT:
-        task = max_pool_f32;
-        break;
-    case RT_DOUBLE:
-        task = max_pool_f64;
-        break;
-    case RT_FLOAT16:
-        task = max_pool_f16;
-        break;
-    case RT_INT8:
-        task = max_pool_i8;
-        break;
-    case RT_UINT8:
-        task = max_pool_u8;
-        break;
-    default:
-        return rt_fail(ctx, node, RT_ERR_SHAPE, "dtype %d is not supported",
-                       (int)job.dtype);
-    }
-    if (job.w.out_size == 0)
-        return RT_OK;
-    rt_parallel_for(ctx->pool, rt_window_task_count(&job.w, planes), task,
-                    &job);
-    return RT_OK;
+    static const struct pool_task tasks[] = {
+        {RT_FLOAT, max_pool_f32},   {RT_DOUBLE, max_pool_f64},
+        {RT_FLOAT16, max_pool_f16}, {RT_INT8, max_pool_i8},
+        {RT_UINT8, max_pool_u8},    {0, NULL},
+    };
+    return run_pool(ctx, node, tasks, &job.w, planes, &job);
 }
 
 /* ---- AveragePool ---- */
 
 struct average_pool_job {
     struct rt_window w;
-    int32_t dtype;
     const void *x;
     void *y;
     int count_pad; /* count_include_pad */
@@ -380,28 +381,14 @@ rt_kernel_average_pool(struct rt_ctx *ctx, const struct rt_node *node,
     int rc = read_pool(ctx, node, &job.w, &planes, &count_pad);
     if (rc != RT_OK)
         return rc;
-    job.dtype = node->descs[0].dtype;
     job.x = bufs[0];
     job.y = bufs[1];
     job.count_pad = count_pad != 0;
-    void (*task)(void *, int64_t);
-    switch (job.dtype) {
-    case RT_FLOAT:
-        task = average_pool_f32;
-        break;
-    case RT_DOUBLE:
-        task = average_pool_f64;
-        break;
-    case RT_FLOAT16:
-        task = average_pool_f16;
-        break;
-    default:
-        return rt_fail(ctx, node, RT_ERR_SHAPE, "dtype %d is not supported",
-                       (int)job.dtype);
-    }
-    if (job.w.out_size == 0)
-        return RT_OK;
-    rt_parallel_for(ctx->pool, rt_window_task_count(&job.w, planes), task,
-                    &job);
-    return RT_OK;
+    static const struct pool_task tasks[] = {
+        {RT_FLOAT, average_pool_f32},
+        {RT_DOUBLE, average_pool_f64},
+        {RT_FLOAT16, average_pool_f16},
+        {0, NULL},
+    };
+    return run_pool(ctx, node, tasks, &job.w, planes, &job);
 }

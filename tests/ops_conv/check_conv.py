@@ -8,7 +8,8 @@ PyTorch's: floats within max abs error <= 1e-4 * max(1, max |reference|)
 (1e-2 for float16), MaxPool indices exactly.  A few cases that PyTorch
 cannot export (auto_pad, float16 and int8 pools, AveragePool-19
 dilations) are built with onnx.helper and checked against PyTorch's
-functional ops.
+functional ops, and so are ops on a constant X, which onnxc folds at
+compile time with the kernels built into the compiler.
 """
 
 import os
@@ -241,6 +242,7 @@ def check_helper_models(onnxc, work):
     w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
     tw, tb = torch.from_numpy(w), torch.from_numpy(b)
+
     cases = [
         # name, op, dtype, x, expected outputs, tolerance, attributes
         # (weights: Conv's W and B)
@@ -289,6 +291,55 @@ def check_helper_models(onnxc, work):
         check_outputs(name, got, want, tol)
 
 
+def check_folded(onnxc, work):
+    """Fold ops whose input X is a constant, which runs the kernels built
+    into the compiler (sanitized in an ASan build) instead of the library."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 8, 9, 7)).astype(np.float32)
+    t = torch.from_numpy(x)
+    w = rng.standard_normal((12, 4, 3, 3)).astype(np.float32)
+    w1 = rng.standard_normal((6, 8, 1, 1)).astype(np.float32)
+    wd = rng.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(12).astype(np.float32)
+    y_idx = F.max_pool2d(t, 3, 2, 1, ceil_mode=True, return_indices=True)
+    cases = [
+        # name, op, attributes, constant inputs after X, expected outputs
+        ("folded_conv_groups", "Conv", {"group": 2, "pads": [1, 0, 1, 2]},
+         [w, b], {"y": F.conv2d(F.pad(t, (0, 2, 1, 1)), torch.from_numpy(w),
+                                torch.from_numpy(b), groups=2).numpy()}),
+        ("folded_conv_pointwise", "Conv", {}, [w1],
+         {"y": F.conv2d(t, torch.from_numpy(w1)).numpy()}),
+        ("folded_conv_depthwise", "Conv",
+         {"group": 8, "strides": [2, 1], "dilations": [1, 2]}, [wd],
+         {"y": F.conv2d(t, torch.from_numpy(wd), stride=(2, 1), dilation=(1, 2),
+                        groups=8).numpy()}),
+        ("folded_maxpool_indices", "MaxPool",
+         {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+          "ceil_mode": 1}, [],
+         {"y": y_idx[0].numpy(),
+          "i": y_idx[1].numpy() + np.arange(16).reshape(2, 8, 1, 1) * 63}),
+        ("folded_averagepool_ceil", "AveragePool",
+         {"kernel_shape": [3, 2], "strides": [2, 2], "pads": [1, 0, 1, 0],
+          "ceil_mode": 1, "count_include_pad": 1}, [],
+         {"y": F.avg_pool2d(t, (3, 2), 2, (1, 0), ceil_mode=True,
+                            count_include_pad=True).numpy()}),
+    ]
+    for name, op, attrs, consts, want in cases:
+        inits = [numpy_helper.from_array(a, "c%d" % k)
+                 for k, a in enumerate([x] + consts)]
+        outputs = list(want)
+        node = helper.make_node(op, [i.name for i in inits], outputs, **attrs)
+        infos = [helper.make_tensor_value_info(
+            o, TensorProto.INT64 if o == "i" else TensorProto.FLOAT, None)
+            for o in outputs]
+        graph = helper.make_graph([node], "g", [], infos, inits)
+        path = os.path.join(work, name + ".onnx")
+        onnx.save(helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+        got = run_onnxc(onnxc, work, name, path, {})
+        check_outputs(name, got, want, 1e-4)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -301,6 +352,7 @@ def main():
         except Exception as e:  # an export failure is a failed case
             report(name, False, ["%s: %s" % (type(e).__name__, e)])
     check_helper_models(onnxc, work)
+    check_folded(onnxc, work)
     print("%d failed" % len(failures))
     return 1 if failures else 0
 

@@ -70,11 +70,11 @@ CASES = [
                                          "strides": [1, -2]}),
      MAX + r".*strides\[1\] = -2 is invalid"),
     ("strides wrong length", ("conv", X4, [6, 4, 3, 3], {"strides": [1]}),
-     CONV + r".*attribute strides has 1 values, but the input's 2 spatial "
+     CONV + r".*attribute strides has length 1, but the input's 2 spatial "
      r"dims need 2"),
     ("pads wrong length", ("avgpool", X4, {"kernel_shape": [2, 2],
                                            "pads": [1, 1]}),
-     AVG + r".*attribute pads has 2 values, but the input's 2 spatial dims "
+     AVG + r".*attribute pads has length 2, but the input's 2 spatial dims "
      r"need 4"),
     ("pad negative", ("conv", X4, [6, 4, 3, 3], {"pads": [0, -1, 0, 0]}),
      CONV + r".*pads\[1\] = -1 is invalid"),
