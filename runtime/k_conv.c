@@ -28,9 +28,9 @@ struct conv_job {
     int64_t cg, mg, k; /* C / group, M / group, cg * taps */
     const void *x, *wt, *bias;
     void *y;
-    /* The GEMM path's split: column blocks of P and row blocks of W. */
-    int64_t nr;
+    int64_t nr;     /* GEMM panel width, an enum rt_gemm_panel value */
     bool pointwise; /* 1x1, stride 1, no padding: X is the matrix */
+    /* The GEMM path's tasks: column blocks of P times row blocks of W. */
     int64_t col_block, col_blocks;
     int64_t row_block, row_blocks;
     int64_t k_block; /* rows of the im2col matrix built at once */
@@ -257,6 +257,9 @@ conv_gemm_task(void *arg, int64_t task)
         rt_gemm_tile(&gm, i0, i1, j0, j1);
         return;
     }
+    /* NOTE: the memory plan gives kernels no scratch space, so each task
+     * allocates its im2col block (at most COL_FLOATS floats) during the
+     * run. */
     float *buf =
         malloc(sizeof(float) * (size_t)(job->k_block * job->col_block));
     if (!buf) {
