@@ -89,11 +89,12 @@ load_f16(const uint16_t *x, int64_t i)
     return rt_f16_to_double(x[i]);
 }
 
-/* Keep the larger of acc[j] and the input, or a NaN of either. */
+/* Keep the larger of acc[j] and the input, or the first NaN. */
 #define MAX_STEP(V, LOAD, acc, src, j, S)                                      \
     do {                                                                       \
         V v_ = LOAD(src, (j) * (S));                                           \
-        acc[j] = ((v_ > acc[j]) | (v_ != v_)) ? v_ : acc[j];                   \
+        V a_ = acc[j];                                                         \
+        acc[j] = ((v_ > a_) | ((v_ != v_) & (a_ == a_))) ? v_ : a_;            \
     } while (0)
 
 /*
@@ -142,7 +143,8 @@ load_f16(const uint16_t *x, int64_t i)
                         for (int64_t j = lo; j < hi; j++) {                    \
                             int64_t off = in_row + first + j * s;              \
                             V v = LOAD(x, off), b = best[j - o0];              \
-                            int take = (at[j - o0] < 0) | (v > b) | (v != v);  \
+                            int take = (at[j - o0] < 0) | (v > b) |            \
+                                       ((v != v) & (b == b));                  \
                             best[j - o0] = take ? v : b;                       \
                             at[j - o0] = take ? off : at[j - o0];              \
                         }                                                      \
