@@ -126,32 +126,27 @@ copy_floats(float *restrict dst, const float *restrict src, int64_t n)
 }
 
 /*
- * Fill dst[0, count) with src[first + t * stride] for t in [0, count),
- * zero where that position is outside [0, in) or src is NULL (the outer
- * dims fall in the padding).
+ * Fill dst[0, count) with src[t * stride] for t in [lo, hi) and zeros
+ * elsewhere; src is NULL when hi <= lo.
  */
 static inline void
-fill_row(const float *src, int64_t first, int64_t stride, int64_t in,
+fill_row(const float *src, int64_t stride, int64_t lo, int64_t hi,
          int64_t count, float *restrict dst)
 {
-    int64_t lo = 0, hi = 0;
-    if (src) {
-        rt_window_taps_between(first, stride, count, 0, in, &lo, &hi);
-        if (lo > count)
-            lo = count;
-        if (hi < lo)
-            hi = lo;
-    }
     for (int64_t t = 0; t < lo; t++)
         dst[t] = 0;
     if (stride == 1)
-        copy_floats(dst + lo, src + first + lo, hi - lo);
+        copy_floats(dst + lo, src + lo, hi - lo);
     else
         for (int64_t t = lo; t < hi; t++)
-            dst[t] = src[first + t * stride];
-    for (int64_t t = hi; t < count; t++)
+            dst[t] = src[t * stride];
+    for (int64_t t = hi > lo ? hi : lo; t < count; t++)
         dst[t] = 0;
 }
+
+enum {
+    TAPS_CACHED = 64, /* taps of the last dim whose ranges a run caches */
+};
 
 /*
  * Write rows [l0, l1) and columns [j0, j1) of the im2col matrix of x (one
@@ -159,7 +154,9 @@ fill_row(const float *src, int64_t first, int64_t stride, int64_t in,
  * a (l1 - l0) x (j1 - j0) matrix.  Row l is channel l / taps at the tap
  * l % taps; column j is output position j in row-major order.  The
  * columns go in runs that stay in one panel and one row of the last
- * output dim, and each run fills its part of every row.
+ * output dim, and each run fills its part of every row.  Within a run,
+ * the columns that tap t of the last dim finds inside the input depend
+ * only on t, and the input row only on the channel and the outer taps.
  */
 static void
 pack_columns(const struct conv_job *job, const float *x, int64_t l0, int64_t l1,
@@ -168,6 +165,7 @@ pack_columns(const struct conv_job *job, const float *x, int64_t l0, int64_t l1,
     const struct rt_window *w = &job->w;
     int last = w->n - 1;
     int64_t kb = l1 - l0, nr = job->nr;
+    int64_t s = w->stride[last], k_last = w->kernel[last];
     for (int64_t j = j0; j < j1;) {
         int64_t base[RT_WINDOW_MAX_DIMS], pos = j;
         for (int i = last; i >= 0; i--) {
@@ -176,28 +174,53 @@ pack_columns(const struct conv_job *job, const float *x, int64_t l0, int64_t l1,
         }
         int64_t panel = (j - j0) / nr, p0 = j0 + panel * nr;
         int64_t p1 = p0 + nr < j1 ? p0 + nr : j1;
-        int64_t end = j + w->out[last] -
-                      (base[last] + w->pad_begin[last]) / w->stride[last];
+        int64_t end = j + w->out[last] - (base[last] + w->pad_begin[last]) / s;
         if (end > p1)
             end = p1;
+        int64_t count = end - j;
+        int64_t range[TAPS_CACHED][2];
+        for (int64_t t = 0; t < k_last && t < TAPS_CACHED; t++) {
+            int64_t first = base[last] + t * w->dilation[last];
+            rt_window_taps_between(first, s, count, 0, w->in[last],
+                                   &range[t][0], &range[t][1]);
+            if (range[t][0] > count)
+                range[t][0] = count;
+        }
         float *dst = buf + panel * nr * kb + (j - p0);
         int64_t tap[RT_WINDOW_MAX_DIMS], c = l0;
         for (int i = last; i >= 0; i--) {
             tap[i] = c % w->kernel[i];
             c /= w->kernel[i];
         }
+        const float *row = NULL;
+        bool row_known = false;
         for (int64_t l = l0; l < l1; l++, dst += p1 - p0) {
-            const float *src = x + c * w->in_size;
-            for (int i = 0; i < last && src; i++) {
-                int64_t q = base[i] + tap[i] * w->dilation[i];
-                src = q >= 0 && q < w->in[i] ? src + q * w->in_step[i] : NULL;
+            if (!row_known) {
+                row = x + c * w->in_size;
+                for (int i = 0; i < last && row; i++) {
+                    int64_t q = base[i] + tap[i] * w->dilation[i];
+                    row =
+                        q >= 0 && q < w->in[i] ? row + q * w->in_step[i] : NULL;
+                }
+                row_known = true;
             }
-            fill_row(src, base[last] + tap[last] * w->dilation[last],
-                     w->stride[last], w->in[last], end - j, dst);
+            int64_t t = tap[last], first = base[last] + t * w->dilation[last];
+            int64_t lo = 0, hi = 0;
+            if (row && t < TAPS_CACHED) {
+                lo = range[t][0];
+                hi = range[t][1];
+            } else if (row) {
+                rt_window_taps_between(first, s, count, 0, w->in[last], &lo,
+                                       &hi);
+                if (lo > count)
+                    lo = count;
+            }
+            fill_row(row ? row + first : NULL, s, lo, hi, count, dst);
             int i = last;
             while (i >= 0 && ++tap[i] == w->kernel[i])
                 tap[i--] = 0;
             c += i < 0;
+            row_known = i == last;
         }
         j = end;
     }

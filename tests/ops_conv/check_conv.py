@@ -157,6 +157,9 @@ MODULE_CASES = [
     ("conv1d_stride_pad", nn.Conv1d(8, 16, 5, stride=2, padding=2), [(2, 8, 33)], {}),
     ("conv1d_groups_dilation",
      nn.Conv1d(6, 12, 3, groups=3, dilation=2, padding=2), [(1, 6, 20)], {}),
+    # More taps than pack_columns caches ranges for.
+    ("conv1d_long_kernel", nn.Conv1d(2, 4, 80, stride=3, padding=40),
+     [(1, 2, 200)], {}),
     ("conv1d_reflect", nn.Conv1d(4, 8, 3, padding=1, padding_mode="reflect"),
      [(1, 4, 17)], {}),
     # NOTE: padding_mode "circular" is left out: torch 1.13 exports its
