@@ -127,7 +127,7 @@ copy_floats(float *restrict dst, const float *restrict src, int64_t n)
 
 /*
  * Fill dst[0, count) with src[t * stride] for t in [lo, hi) and zeros
- * elsewhere; src is NULL when hi <= lo.
+ * elsewhere.  src may be NULL when hi <= lo.
  */
 static inline void
 fill_row(const float *src, int64_t stride, int64_t lo, int64_t hi,
