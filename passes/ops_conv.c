@@ -193,6 +193,16 @@ plan_window(const struct ir_graph *g, const struct ir_op *op,
                         "or 1",
                         (long long)ceil_mode);
     for (int i = 0; i < n; i++) {
+        /* A kernel size from W is bounded only by W's element count. */
+        int64_t span;
+        if (__builtin_mul_overflow(w->kernel[i] - 1, w->dilation[i], &span) ||
+            span > w->in[i] + 2 * (int64_t)ATTR_MAX)
+            return ir_error(g, op, IR_NONE,
+                            "spatial dim %d: the kernel of size %lld with "
+                            "dilation %lld is larger than any padded input "
+                            "of size %lld",
+                            i, (long long)w->kernel[i],
+                            (long long)w->dilation[i], (long long)w->in[i]);
         if (auto_pad == AUTO_PAD_NOTSET) {
             w->pad_begin[i] = pads[i];
             w->pad_end[i] = pads[n + i];

@@ -89,6 +89,10 @@ CASES = [
     ("dilated kernel larger than input",
      ("conv", [1, 4, 5, 5], [6, 4, 3, 3], {"dilations": [1, 3]}),
      CONV + r".*spatial dim 1: the kernel spans 7 positions"),
+    ("dilated kernel beyond any pads",
+     ("conv", [1, 4, 8], [6, 4, 5], {"dilations": [2147483647]}),
+     CONV + r"spatial dim 0: the kernel of size 5 with dilation 2147483647 "
+     r"is larger than any padded input of size 8"),
     ("kernel_shape missing", ("avgpool", X4, {}),
      AVG + r"attribute kernel_shape is missing"),
     ("kernel_shape differs from W",
