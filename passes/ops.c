@@ -30,10 +30,8 @@ pass_params_float(struct pass_params *p, double v)
 }
 
 static const struct pass_op_impl *const op_groups[] = {
-    pass_ops_elementwise,
-    pass_ops_shape,
-    pass_ops_math,
-    pass_ops_fused,
+    pass_ops_elementwise, pass_ops_shape, pass_ops_math,
+    pass_ops_conv,        pass_ops_fused,
 };
 
 const struct pass_op_impl *

@@ -43,6 +43,7 @@ struct pass_op_impl {
 extern const struct pass_op_impl pass_ops_elementwise[];
 extern const struct pass_op_impl pass_ops_shape[];
 extern const struct pass_op_impl pass_ops_math[];
+extern const struct pass_op_impl pass_ops_conv[];  /* ops_conv.c */
 extern const struct pass_op_impl pass_ops_fused[]; /* ops_fused.c */
 
 /* The entry for kind, or NULL if onnxc cannot compile it yet. */
