@@ -344,6 +344,9 @@ run_fold(struct ir_graph *g, const struct data_set *d)
         v->dtype = d->inputs[i].dtype;
         ir_value_set_const(g, g->inputs[i], copy, d->inputs[i].nbytes);
     }
+    /* The inputs are constants now; the verifier rejects a constant that
+     * is still listed as a graph input. */
+    g->n_inputs = 0;
     struct pass_manager pm = {0};
     int rc = pass_run_pipeline(g, &pm);
     pass_manager_free(&pm);
