@@ -160,6 +160,20 @@ def check_from_string(r, rng):
             if not (g == w or (np.isnan(g) and np.isnan(w))))
         r.check("string to %s, %d values" % (dtype.__name__, len(texts)), ok, detail)
 
+    # Exponents that bring a mantissa of a million digits back into
+    # range: the written exponent alone is far out of range.  Bytes ('S'),
+    # alone, to keep the .npy small.
+    longs = ["1" + "0" * 1000000 + "e-1000000", "0." + "0" * 1000000 + "1e1000001",
+             "1" + "0" * 1000000 + "e-999990", "1e-99999999999999999999999"]
+    strs = np.array(longs, dtype="S")
+    got, err = r.run([helper.make_node("Cast", ["s"], ["y"], to=TensorProto.DOUBLE)],
+                     [("s", str, strs.shape)], [("y", np.float64, strs.shape)],
+                     {"s": strs})
+    want = [float(t) for t in longs]
+    r.check("string to float64, mantissas of a million digits",
+            got is not None and list(got["y"]) == want,
+            err or "got %s, want %s" % (list(got["y"]), want))
+
     ints = ["0", "-5", "+7", " 42 ", "100.5", "-100.5", "1e3", "2.5e1",
             "9223372036854775807", "-9223372036854775808", "99999999999999999999",
             "-99999999999999999999", "18446744073709551615", "300", "-300", "nan"]
