@@ -6,6 +6,7 @@
 #include "tools.h"
 #include "../frontend/frontend.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,9 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t,
         char *end;
         unsigned long long w = strtoull(d + 1, &end, 10);
         if (*end != '\'' || w == 0 || w > (1u << 20))
-            return ir_errorf("'%s': .npy string dtype '%.12s' is not "
-                             "supported",
-                             path, d);
+            return ir_errorf("'%s': .npy string dtype '%.*s' is not "
+                             "supported: its width must be 1 to %u",
+                             path, (int)(end - d), d, 1u << 20);
         t->dtype = IR_DTYPE_STRING;
         *width = (size_t)w;
         *unicode = d[0] == 'U';
@@ -217,9 +218,15 @@ read_npy(const char *path, struct tool_tensor *t)
         ir_errorf("'%s': the shape's element count overflows", path);
         goto out;
     }
-    t->nbytes =
-        (size_t)n * (t->dtype == IR_DTYPE_STRING ? width * (unicode ? 4 : 1)
-                                                 : ir_dtype_size(t->dtype));
+    size_t elem_size = t->dtype == IR_DTYPE_STRING ? width * (unicode ? 4 : 1)
+                                                   : ir_dtype_size(t->dtype);
+    if (elem_size != 0 && (uint64_t)n > (uint64_t)LONG_MAX / elem_size) {
+        ir_errorf("'%s': the header promises %lld elements of %zu bytes, "
+                  "more than a file can hold",
+                  path, (long long)n, elem_size);
+        goto out;
+    }
+    t->nbytes = (size_t)n * elem_size;
     long data_at = ftell(f);
     if (fseek(f, 0, SEEK_END) != 0 || ftell(f) - data_at < (long)t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
