@@ -370,6 +370,24 @@ element(const struct tool_tensor *t, int64_t i)
     }
 }
 
+/* Print at most 60 bytes of s in quotes, control bytes escaped so that a
+ * model's output cannot send terminal control sequences. */
+static void
+print_escaped(FILE *out, const char *s)
+{
+    fputc('"', out);
+    const unsigned char *p = (const unsigned char *)s;
+    for (int i = 0; p[i] && i < 60; i++) {
+        if (p[i] == '"' || p[i] == '\\')
+            fprintf(out, "\\%c", p[i]);
+        else if (p[i] < 0x20 || p[i] == 0x7f)
+            fprintf(out, "\\x%02x", p[i]);
+        else
+            fputc(p[i], out);
+    }
+    fputs(strlen(s) > 60 ? "\"..." : "\"", out);
+}
+
 int
 tool_compare(const char *label, const struct tool_tensor *got,
              const struct tool_tensor *want, double rtol, double atol,
@@ -387,12 +405,16 @@ tool_compare(const char *label, const struct tool_tensor *got,
     int64_t n = ir_shape_numel(&want->shape), bad = 0;
     if (want->dtype == IR_DTYPE_STRING) {
         const char *const *gs = got->data, *const *ws = want->data;
-        for (int64_t i = 0; i < n; i++)
-            if (strcmp(gs[i], ws[i]) != 0 && bad++ < 5)
-                fprintf(ir_error_stream(),
-                        "%s: element %lld is \"%.60s\", expected "
-                        "\"%.60s\"\n",
-                        label, (long long)i, gs[i], ws[i]);
+        for (int64_t i = 0; i < n; i++) {
+            if (strcmp(gs[i], ws[i]) == 0 || bad++ >= 5)
+                continue;
+            FILE *err = ir_error_stream();
+            fprintf(err, "%s: element %lld is ", label, (long long)i);
+            print_escaped(err, gs[i]);
+            fputs(", expected ", err);
+            print_escaped(err, ws[i]);
+            fputc('\n', err);
+        }
         if (bad)
             return ir_errorf("%s: %lld of %lld strings differ", label,
                              (long long)bad, (long long)n);

@@ -8,7 +8,8 @@ float16 bit pattern, every float32 power of two and subnormal boundary,
 and random float32, float64 and integer values.  Strings must parse as
 Python's float() does, then round once to the target dtype; integer
 targets take integer strings exactly and saturate.  Strings also go
-through Reshape, Transpose, Concat, Gather, Slice, Where and Identity.
+through Reshape, Transpose, Concat, Gather, Slice, Where and Identity, and
+`onnxc run --expect` compares string outputs, escaping control bytes.
 Malformed strings, casts between bool and string and string constants
 must fail with a clear message and a non-zero exit, and every op listed
 in ir/ops.def (OPS_DEF) that reads element values must reject a string
@@ -277,6 +278,30 @@ def check_errors(r):
         r.check("error: " + label, ok, err or "it ran")
 
 
+def check_expect(r):
+    """onnxc run --expect on a string output: a match prints how many
+    strings are equal, and a mismatch escapes the output's control bytes."""
+    model = os.path.join(r.work, "expect.onnx")
+    save_model(model, [helper.make_node("Identity", ["s"], ["y"])],
+               [("s", str, [2])], [("y", str, [2])])
+    lib = os.path.join(r.work, "libexpect.so")
+    result = tool([r.onnxc, "compile", model, "-o", lib])
+    r.check("compile the expect model", result.returncode == 0, result.stdout)
+    feed = os.path.join(r.work, "expect_s.npy")
+    np.save(feed, np.array(["ok", "\x1b[31mred"]))
+    same = os.path.join(r.work, "expect_same.npy")
+    np.save(same, np.array(["ok", "\x1b[31mred"]))
+    result = tool([r.onnxc, "run", lib, "-i", "s=" + feed, "--expect", "y=" + same])
+    r.check("expect strings equal", result.returncode == 0
+            and "y: ok, all 2 strings equal" in result.stdout, result.stdout)
+    other = os.path.join(r.work, "expect_other.npy")
+    np.save(other, np.array(["ok", "blue"]))
+    result = tool([r.onnxc, "run", lib, "-i", "s=" + feed, "--expect", "y=" + other])
+    r.check("expect strings differ, escaped", result.returncode == 1
+            and 'y: element 1 is "\\x1b[31mred", expected "blue"' in result.stdout
+            and "\x1b" not in result.stdout, result.stdout)
+
+
 # Ops that may take a string tensor: they only move, count or convert
 # elements.  Every other op must reject one.
 MOVERS = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
@@ -335,6 +360,7 @@ def main():
     check_from_string(r, rng)
     check_moves(r)
     check_errors(r)
+    check_expect(r)
     check_op_sweep(r, ops_def)
     return 1 if r.failures else 0
 
