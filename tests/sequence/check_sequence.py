@@ -160,6 +160,19 @@ def split_model(path):
                 seq_info("cols", FLOAT, [6])])
 
 
+def split_axis_model(path, axis, shape, sizes=None):
+    """SplitToSequence of an input of the given shape along axis, into
+    pieces of the given sizes or of size 1."""
+    nodes = [helper.make_node("SplitToSequence", ["x"], ["parts"], axis=axis,
+                              name="cut")]
+    if sizes is not None:
+        nodes = [const("sizes", numpy.array(sizes, numpy.int64)),
+                 helper.make_node("SplitToSequence", ["x", "sizes"], ["parts"],
+                                  axis=axis, name="cut")]
+    save_model(path, nodes, [tensor_info("x", FLOAT, shape)],
+               [seq_info("parts", FLOAT, None)])
+
+
 def optional_model(path):
     """Whether opt contains a value, and opt + 1 when it does."""
     nodes = [
@@ -429,6 +442,24 @@ def main():
                 r"returns sequences or optionals, so input 0 'n' \(i64 \[\]\) "
                 r"\(the trip count\) must be a constant int64 when the model "
                 r"is loaded")
+
+    check_error("split axis out of range", onnxc, work,
+                model("split_axis", split_axis_model, 5, [4]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): axis 5 is out of "
+                r"range for input 0 'x' \(f32 \[4\]\) \(valid: -1 to 0\)")
+    check_error("split sizes wrong sum", onnxc, work,
+                model("split_sum", split_axis_model, 0, [4], [1, 5]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 1 'sizes' "
+                r"\(i64 \[2\]\): the split sizes add up to 6, but axis 0 has "
+                r"size 4")
+    check_error("split size negative", onnxc, work,
+                model("split_negative", split_axis_model, 0, [4], [-1, 5]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 1 'sizes' "
+                r"\(i64 \[2\]\): split size -1 is negative")
+    check_error("split scalar", onnxc, work,
+                model("split_scalar", split_axis_model, 0, []), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 0 'x' "
+                r"\(f32 \[\]\) is a scalar, which has no axis to split")
 
     check_error("loop too many iterations", onnxc, work,
                 model("endless", endless_loop_model), [],
