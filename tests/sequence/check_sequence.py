@@ -284,8 +284,9 @@ def loop_sequence_model(path, count_input=False):
                [seq_info("y", FLOAT, [3]), tensor_info("scan", FLOAT, [None, 3])])
 
 
-def endless_loop_model(path):
-    """A Loop with a huge trip count that appends to a sequence."""
+def endless_loop_model(path, trip=1 << 40):
+    """A Loop with trip count trip (by default huge) that appends to a
+    sequence."""
     body = helper.make_graph(
         [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
          helper.make_node("SequenceInsert", ["acc_in", "a"], ["acc_out"])],
@@ -295,7 +296,7 @@ def endless_loop_model(path):
         [tensor_info("cond_out", TensorProto.BOOL, []),
          seq_info("acc_out", FLOAT, [2])])
     nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=FLOAT),
-             const("n", numpy.array(1 << 40, numpy.int64)),
+             const("n", numpy.array(trip, numpy.int64)),
              helper.make_node("Loop", ["n", "", "empty"], ["s"], name="grow",
                               body=body),
              helper.make_node("SequenceLength", ["s"], ["y"])]
@@ -466,6 +467,11 @@ def main():
                 r"Loop node 'grow' \(opset 17\): runs more than 4096 "
                 r"iterations, the maximum that onnxc unrolls; this is not "
                 r"supported")
+
+    check_run("loop negative trip count", onnxc, work,
+              model("negative_trip", endless_loop_model, -3), [],
+              {"a": numpy.zeros(2, numpy.float32)},
+              {"y": numpy.array(0, numpy.int64)})
 
     folder = os.path.join(work, "test_sequence_data")
     write_backend_test(folder, rng)
