@@ -395,8 +395,8 @@ decode_sequence(const Onnx__SequenceProto *seq, const char *path,
         snprintf(what, sizeof(what), "tensor %zu of the sequence in '%s'", i,
                  path);
         struct fe_tensor *t = &(*elems)[i];
-        rc = fe_decode_tensor(seq->tensor_values[i], what, dir, &t->dtype,
-                              &t->shape, &t->data, &t->nbytes);
+        rc = fe_decode_data_tensor(seq->tensor_values[i], what, dir, &t->dtype,
+                                   &t->shape, &t->data, &t->nbytes);
         if (rc == 0)
             (*n)++;
     }
@@ -439,8 +439,8 @@ fe_load_value_file(const char *path, enum fe_value_kind kind,
         *elems = ir_xcalloc(2, sizeof(struct fe_tensor));
         struct fe_tensor *t = &(*elems)[0];
         char *dir = fe_dir_name(path);
-        rc = fe_decode_tensor(opt->tensor_value, path, dir, &t->dtype,
-                              &t->shape, &t->data, &t->nbytes);
+        rc = fe_decode_data_tensor(opt->tensor_value, path, dir, &t->dtype,
+                                   &t->shape, &t->data, &t->nbytes);
         free(dir);
         *n = rc == 0 ? 1 : 0;
     } else if (opt->sequence_value && want_sequence) {

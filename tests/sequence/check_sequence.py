@@ -334,6 +334,39 @@ def write_backend_test(folder, rng):
     write("output_1.pb", numpy_helper.from_array(numpy.array(False), "has"))
 
 
+def write_string_backend_test(folder, nul=False):
+    """A backend test folder whose SequenceProto and OptionalProto data
+    files contain string tensors; with nul, a string contains a NUL byte."""
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    data = os.path.join(folder, "test_data_set_0")
+    os.makedirs(data)
+    nodes = [helper.make_node("ConcatFromSequence", ["x"], ["y"], axis=0),
+             helper.make_node("OptionalGetElement", ["o"], ["z"])]
+    save_model(os.path.join(folder, "model.onnx"), nodes,
+               [seq_info("x", TensorProto.STRING, [2]),
+                opt_info("o", TensorProto.STRING, [1])],
+               [tensor_info("y", TensorProto.STRING, [4]),
+                tensor_info("z", TensorProto.STRING, [1])], opset=18)
+
+    def strings(name, values):
+        return helper.make_tensor(name, TensorProto.STRING, [len(values)], values)
+
+    def write(name, proto):
+        with open(os.path.join(data, name), "wb") as f:
+            f.write(proto.SerializeToString())
+
+    first = [b"a\x00b" if nul else b"a", b""]
+    write("input_0.pb", onnx.SequenceProto(
+        name="x", elem_type=onnx.SequenceProto.TENSOR,
+        tensor_values=[strings("x0", first), strings("x1", [b"\xc3\xa9", b"d"])]))
+    write("input_1.pb", onnx.OptionalProto(
+        name="o", elem_type=onnx.OptionalProto.TENSOR,
+        tensor_value=strings("o", [b"opt"])))
+    write("output_0.pb", strings("y", first + [b"\xc3\xa9", b"d"]))
+    write("output_1.pb", strings("z", [b"opt"]))
+
+
 def main():
     onnxc, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -473,13 +506,27 @@ def main():
               {"a": numpy.zeros(2, numpy.float32)},
               {"y": numpy.array(0, numpy.int64)})
 
+    def test_onnx(folder):
+        return subprocess.run([onnxc, "test-onnx", "-v", folder],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+
     folder = os.path.join(work, "test_sequence_data")
     write_backend_test(folder, rng)
-    result = subprocess.run([onnxc, "test-onnx", "-v", folder],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True)
+    result = test_onnx(folder)
     report("backend data files", result.returncode == 0 and
            "1 passed" in result.stdout, [result.stdout.strip()])
+    folder = os.path.join(work, "test_sequence_strings")
+    write_string_backend_test(folder)
+    result = test_onnx(folder)
+    report("backend string data files", result.returncode == 0 and
+           "1 passed" in result.stdout, [result.stdout.strip()])
+    folder = os.path.join(work, "test_sequence_nul")
+    write_string_backend_test(folder, nul=True)
+    result = test_onnx(folder)
+    report("backend string with a NUL byte", result.returncode != 0 and
+           "string 0 contains a NUL byte at offset 1" in result.stdout,
+           [result.stdout.strip()])
 
     print("%d of %d checks passed" % (len(checks) - len(failures), len(checks)))
     return 1 if failures else 0
