@@ -147,6 +147,7 @@ unpack_strings(const char *path, struct tool_tensor *t, size_t width,
     const unsigned char *src = t->data;
     for (size_t i = 0; i < n; i++) {
         ptrs[i] = bytes;
+        size_t end = width;
         for (size_t k = 0; k < width; k++) {
             uint32_t c;
             if (unicode) {
@@ -162,9 +163,23 @@ unpack_strings(const char *path, struct tool_tensor *t, size_t width,
             } else {
                 c = src[i * width + k];
             }
-            if (c == 0)
+            if (c == 0) {
+                end = k;
                 break;
+            }
             bytes += unicode ? put_utf8(c, bytes) : (*bytes = (char)c, 1);
+        }
+        /* NULs pad a string to the width.  One before other bytes is in
+         * the string, which a NUL-terminated string cannot contain. */
+        size_t unit = unicode ? 4 : 1;
+        for (size_t k = end * unit; k < width * unit; k++) {
+            if (src[i * width * unit + k] != 0) {
+                free(ptrs);
+                return ir_errorf("'%s': element %zu contains a NUL character "
+                                 "before its end, which a NUL-terminated "
+                                 "string cannot contain",
+                                 path, i);
+            }
         }
         *bytes++ = 0;
     }

@@ -131,6 +131,15 @@ def main():
                   r"more than a file can hold" % count)
         wide_npy = os.path.join(work, "wide.npy")
         numpy.save(wide_npy, numpy.array(["a" * 1100000]))
+        for name, strings in (("NUL inside S npy", numpy.array([b"a", b"b\x00c"])),
+                              ("NUL inside U npy", numpy.array(["a\x00c", "b"]))):
+            nul_npy = os.path.join(work, "nul.npy")
+            numpy.save(nul_npy, strings)
+            check(name,
+                  [onnxc, "run", lib, "-i", "input_ids=" + nul_npy,
+                   "-i", "attention_mask=" + mask],
+                  r"nul\.npy': element \d contains a NUL character before its "
+                  r"end")
         check("too wide string npy",
               [onnxc, "run", lib, "-i", "input_ids=" + wide_npy,
                "-i", "attention_mask=" + mask],
