@@ -108,10 +108,12 @@ def check_header(name, work, lib_name, names):
     report(name, not missing, ["not in the header: " + ", ".join(missing)])
 
 
-def identity_model(path):
-    """y = Identity(x) for a sequence x of [2, 3] tensors."""
+def identity_model(path, shape=(2, 3)):
+    """y = Identity(x) for a sequence x of tensors of shape (by default
+    [2, 3]; None for no declared shape)."""
+    shape = None if shape is None else list(shape)
     save_model(path, [helper.make_node("Identity", ["x"], ["y"], name="id")],
-               [seq_info("x", FLOAT, [2, 3])], [seq_info("y", FLOAT, [2, 3])])
+               [seq_info("x", FLOAT, shape)], [seq_info("y", FLOAT, shape)])
 
 
 def sequence_ops_model(path):
@@ -391,6 +393,14 @@ def main():
                 ["--seq-len", "x=1", "--seq-len", "nope=2"],
                 r"--seq-len nope=2: the model has no sequence input named "
                 r"'nope'")
+    check_error("element dim unnamed", onnxc, work,
+                model("unnamed_dim", identity_model, [None]), ["--seq-len", "x=1"],
+                r"input dim 0 is the symbolic dim '[^']*'; bind it with "
+                r"--dim [^ ]*=N or --shape x\[0\]=D0x\.\.\.")
+    check_error("element shape unknown", onnxc, work,
+                model("no_shape", identity_model, None), ["--seq-len", "x=1"],
+                r"input 'x\[0\]' has no declared shape; give it with "
+                r"--shape x\[0\]=D0xD1x\.\.\.")
     check_error("seq-len malformed", onnxc, work, m, ["--seq-len", "x=-1"],
                 r"--seq-len 'x=-1': N must be a whole number >= 0", code=2)
 
