@@ -231,6 +231,10 @@ fe_add_composite_input(struct fe_loader *ld, struct fe_scope *main,
     bool of_sequence = kind != FE_KIND_OPTIONAL_TENSOR;
     bool present = !optional || !declared_absent(ld, name);
     int64_t len = of_sequence ? bound_length(ld, name) : 1;
+    if (!present && of_sequence && len >= 0)
+        return ir_errorf("--seq-len %s=%lld contradicts --absent %s: an "
+                         "absent optional has no sequence; give one of them",
+                         name, (long long)len, name);
     if (!present)
         len = 0;
     else if (len < 0)

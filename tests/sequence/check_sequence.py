@@ -188,10 +188,11 @@ def optional_model(path):
                 tensor_info("y", FLOAT, [3])])
 
 
-def has_element_model(path):
-    """Only whether opt contains a value, so an absent opt compiles too."""
+def has_element_model(path, sequence=False):
+    """Only whether opt (a tensor, or with sequence a sequence) contains a
+    value, so an absent opt compiles too."""
     nodes = [helper.make_node("OptionalHasElement", ["opt"], ["has"])]
-    save_model(path, nodes, [opt_info("opt", FLOAT, [3])],
+    save_model(path, nodes, [opt_info("opt", FLOAT, [3], sequence)],
                [tensor_info("has", TensorProto.BOOL, [])])
 
 
@@ -431,6 +432,10 @@ def main():
     m = model("has_element", has_element_model)
     check_run("optional absent", onnxc, work, m, ["--absent", "opt"], {},
               {"has": numpy.array(False)})
+    check_error("absent contradicts seq-len", onnxc, work,
+                model("absent_seq", has_element_model, True),
+                ["--absent", "opt", "--seq-len", "opt=2"],
+                r"--seq-len opt=2 contradicts --absent opt")
     check_error("absent names no optional", onnxc, work, m,
                 ["--absent", "x"],
                 r"--absent x: the model has no optional input named 'x'")
