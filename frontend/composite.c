@@ -231,6 +231,10 @@ fe_add_composite_input(struct fe_loader *ld, struct fe_scope *main,
     bool of_sequence = kind != FE_KIND_OPTIONAL_TENSOR;
     bool present = !optional || !declared_absent(ld, name);
     int64_t len = of_sequence ? bound_length(ld, name) : 1;
+    if (!present && of_sequence && len >= 0)
+        return ir_errorf("--seq-len %s=%lld contradicts --absent %s: an "
+                         "absent optional has no sequence; give one of them",
+                         name, (long long)len, name);
     if (!present)
         len = 0;
     else if (len < 0)
@@ -395,8 +399,8 @@ decode_sequence(const Onnx__SequenceProto *seq, const char *path,
         snprintf(what, sizeof(what), "tensor %zu of the sequence in '%s'", i,
                  path);
         struct fe_tensor *t = &(*elems)[i];
-        rc = fe_decode_tensor(seq->tensor_values[i], what, dir, &t->dtype,
-                              &t->shape, &t->data, &t->nbytes);
+        rc = fe_decode_data_tensor(seq->tensor_values[i], what, dir, &t->dtype,
+                                   &t->shape, &t->data, &t->nbytes);
         if (rc == 0)
             (*n)++;
     }
@@ -439,8 +443,8 @@ fe_load_value_file(const char *path, enum fe_value_kind kind,
         *elems = ir_xcalloc(2, sizeof(struct fe_tensor));
         struct fe_tensor *t = &(*elems)[0];
         char *dir = fe_dir_name(path);
-        rc = fe_decode_tensor(opt->tensor_value, path, dir, &t->dtype,
-                              &t->shape, &t->data, &t->nbytes);
+        rc = fe_decode_data_tensor(opt->tensor_value, path, dir, &t->dtype,
+                                   &t->shape, &t->data, &t->nbytes);
         free(dir);
         *n = rc == 0 ? 1 : 0;
     } else if (opt->sequence_value && want_sequence) {

@@ -436,6 +436,10 @@ loop_start(struct fe_loader *ld, struct fe_scope *s,
                     ? node->input[k]
                     : fe_describe_value(ld->g, item.id, what, sizeof(what)),
                 k == 0 ? "trip count" : "condition", k == 0 ? "int64" : "bool");
+        /* A negative trip count runs no iterations, as the Loop spec's
+         * "for (int i = 0; i < max_trip_count; ++i)" does. */
+        if (k == 0 && *trip < 0)
+            *trip = 0;
     }
     u->bound = ir_xcalloc(node->n_input + 1, sizeof(struct item));
     u->outs = ir_xcalloc(u->body->n_output + 1, sizeof(struct item));

@@ -283,6 +283,14 @@ int fe_normalize_op(struct fe_loader *ld, int32_t op);
 int fe_decode_tensor(const Onnx__TensorProto *t, const char *what,
                      const char *base_dir, enum ir_dtype *dtype,
                      struct ir_shape *shape, void **data, size_t *nbytes);
+/*
+ * Decode t as fe_decode_tensor does, but also accept a string tensor, as
+ * an input or expected output read from a data file may be.  Its data is
+ * one pointer per element, then the NUL-terminated strings.
+ */
+int fe_decode_data_tensor(const Onnx__TensorProto *t, const char *what,
+                          const char *base_dir, enum ir_dtype *dtype,
+                          struct ir_shape *shape, void **data, size_t *nbytes);
 /* The IR dtype of an ONNX elem_type, or UNDEFINED if onnxc lacks it. */
 enum ir_dtype fe_dtype_from_onnx(int32_t elem_type);
 /* The ONNX name of an element type that onnxc does not support. */

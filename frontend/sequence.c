@@ -535,9 +535,29 @@ split_sizes(struct fe_loader *ld, struct fe_scope *s,
                                      "input 1 %s has more than %d "
                                      "sizes",
                                      what, FE_MAX_SEQ_LEN);
+            const int64_t *given = val->data;
+            int64_t total = 0;
+            for (int64_t i = 0; i < count; i++) {
+                if (given[i] < 0)
+                    return fe_node_error(s, node,
+                                         "input 1 %s: split size %lld "
+                                         "is negative",
+                                         what, (long long)given[i]);
+                if (__builtin_add_overflow(total, given[i], &total))
+                    return fe_node_error(s, node,
+                                         "input 1 %s: the split sizes "
+                                         "overflow int64",
+                                         what);
+            }
+            if (dim >= 0 && total != dim)
+                return fe_node_error(s, node,
+                                     "input 1 %s: the split sizes add up "
+                                     "to %lld, but axis %lld has size %lld",
+                                     what, (long long)total, (long long)*axis,
+                                     (long long)dim);
             *n = count;
             *sizes = ir_xmalloc(sizeof(int64_t) * ((size_t)count + 1));
-            memcpy(*sizes, val->data, sizeof(int64_t) * (size_t)count);
+            memcpy(*sizes, given, sizeof(int64_t) * (size_t)count);
             return 0;
         }
         memcpy(&chunk, val->data, sizeof(int64_t));
@@ -570,10 +590,24 @@ add_split_to_sequence(struct fe_loader *ld, struct fe_scope *s,
         return -1;
     int64_t axis = int_attr(node, "axis", 0);
     bool keepdims = int_attr(node, "keepdims", 1) != 0;
+    char what[300];
+    int rank = ld->g->values[input].shape.rank;
+    if (rank == 0)
+        return fe_node_error(
+            s, node,
+            "input 0 %s is a scalar, which has no axis to "
+            "split",
+            fe_describe_value(ld->g, input, what, sizeof(what)));
+    if (rank > 0 && (axis < -rank || axis >= rank))
+        return fe_node_error(
+            s, node,
+            "axis %lld is out of range for input 0 %s (valid: %d to %d)",
+            (long long)axis,
+            fe_describe_value(ld->g, input, what, sizeof(what)), -rank,
+            rank - 1);
     int64_t *sizes, n;
     if (split_sizes(ld, s, node, input, &axis, &sizes, &n))
         return -1;
-    char what[300];
     if (n < 0)
         return fe_node_error(
             s, node,

@@ -598,7 +598,7 @@ fe_decode_tensor(const Onnx__TensorProto *t, const char *what,
 /*
  * Decode a string tensor into one allocation: numel pointers, then the
  * NUL-terminated strings they point to.  A string with a NUL byte inside
- * ends at that byte.
+ * is rejected, because a NUL-terminated string cannot contain it.
  */
 static int
 decode_strings(const Onnx__TensorProto *t, const char *what,
@@ -619,8 +619,18 @@ decode_strings(const Onnx__TensorProto *t, const char *what,
                          "needs %lld",
                          what, t->n_string_data, (long long)numel);
     size_t total = (size_t)numel * sizeof(char *);
-    for (size_t i = 0; i < t->n_string_data; i++)
+    for (size_t i = 0; i < t->n_string_data; i++) {
+        const uint8_t *nul =
+            t->string_data[i].len
+                ? memchr(t->string_data[i].data, 0, t->string_data[i].len)
+                : NULL;
+        if (nul)
+            return ir_errorf("%s: string %zu contains a NUL byte at offset "
+                             "%zu, which a NUL-terminated string cannot "
+                             "contain",
+                             what, i, (size_t)(nul - t->string_data[i].data));
         total += t->string_data[i].len + 1;
+    }
     char **ptrs = alloc_data(what, total + 1);
     if (!ptrs)
         return -1;
@@ -637,6 +647,18 @@ decode_strings(const Onnx__TensorProto *t, const char *what,
     *data_out = ptrs;
     *nbytes_out = (size_t)numel * sizeof(char *);
     return 0;
+}
+
+int
+fe_decode_data_tensor(const Onnx__TensorProto *t, const char *what,
+                      const char *base_dir, enum ir_dtype *dtype,
+                      struct ir_shape *shape, void **data, size_t *nbytes)
+{
+    if (t->has_data_type && t->data_type == IR_DTYPE_STRING) {
+        *dtype = IR_DTYPE_STRING;
+        return decode_strings(t, what, shape, data, nbytes);
+    }
+    return fe_decode_tensor(t, what, base_dir, dtype, shape, data, nbytes);
 }
 
 int
@@ -661,13 +683,7 @@ fe_load_tensor_file(const char *path, enum ir_dtype *dtype,
     else
         snprintf(what, sizeof(what), "tensor in '%s'", path);
     char *dir = fe_dir_name(path);
-    int rc;
-    if (t->has_data_type && t->data_type == IR_DTYPE_STRING) {
-        *dtype = IR_DTYPE_STRING;
-        rc = decode_strings(t, what, shape, data, nbytes);
-    } else {
-        rc = fe_decode_tensor(t, what, dir, dtype, shape, data, nbytes);
-    }
+    int rc = fe_decode_data_tensor(t, what, dir, dtype, shape, data, nbytes);
     free(dir);
     if (rc == 0 && name_out)
         *name_out = t->name && *t->name ? ir_xstrdup(t->name) : NULL;

@@ -41,8 +41,8 @@ pass_bind_dims(struct ir_graph *g, const char *const *names,
             if (g->sym_bound[sym] < 0) {
                 rc = ir_error(g, NULL, g->inputs[i],
                               "input dim %d is the symbolic dim '%s'; bind "
-                              "it with --dim %s=N",
-                              d, g->syms[sym], g->syms[sym]);
+                              "it with --dim %s=N or --shape %s=D0x...",
+                              d, g->syms[sym], g->syms[sym], v->name);
                 continue;
             }
             v->shape.dim[d] = g->sym_bound[sym];
@@ -50,7 +50,9 @@ pass_bind_dims(struct ir_graph *g, const char *const *names,
         }
         if (v->shape.rank < 0)
             rc = ir_error(g, NULL, g->inputs[i],
-                          "input '%s' has no declared shape", v->name);
+                          "input '%s' has no declared shape; give it with "
+                          "--shape %s=D0xD1x...",
+                          v->name, v->name);
         /* Every op's shape arithmetic relies on its operands' sizes
          * fitting in int64, so an input that breaks that stops here. */
         int64_t numel = ir_shape_numel(&v->shape), nbytes;

@@ -75,7 +75,7 @@ check_loss_operands(const struct ir_graph *g, const struct ir_op *op)
 int
 pass_math_loss_infer(struct ir_graph *g, struct ir_op *op)
 {
-    int reduction;
+    int reduction = RT_LOSS_MEAN;
     if (check_loss_operands(g, op) != 0 || loss_reduction(g, op, &reduction))
         return -1;
     const struct ir_value *x = pass_operand(g, op, 0);
@@ -93,7 +93,7 @@ int
 pass_math_loss_encode(const struct ir_graph *g, const struct ir_op *op,
                       struct pass_params *p)
 {
-    int reduction;
+    int reduction = RT_LOSS_MEAN;
     if (loss_reduction(g, op, &reduction) != 0)
         return -1;
     const struct ir_shape *s = &pass_operand(g, op, 0)->shape;

@@ -122,7 +122,7 @@ depth_params(const struct ir_graph *g, const struct ir_op *op, int64_t *mode,
 int
 pass_shape_infer_depth_to_space(struct ir_graph *g, struct ir_op *op)
 {
-    int64_t mode, b;
+    int64_t mode = 0, b = 1;
     if (pass_shape_check_data(g, op, 0) != 0 ||
         depth_params(g, op, &mode, &b) != 0)
         return -1;
@@ -165,7 +165,7 @@ int
 pass_shape_encode_depth_to_space(const struct ir_graph *g,
                                  const struct ir_op *op, struct pass_params *p)
 {
-    int64_t mode, b;
+    int64_t mode = 0, b = 1;
     if (depth_params(g, op, &mode, &b) != 0)
         return -1;
     pass_params_int(p, mode);

@@ -16,9 +16,13 @@
 /* Bytes of one formatted number, NUL included; "-1.2345678901234567e-308" is
  * the longest. */
 #define NUMBER_SLOT 32
-/* Exponents beyond this are clamped while parsing.  The clamped value
- * still overflows or underflows in strtod. */
+/* The decimal exponent is clamped to +-EXP_LIMIT after the mantissa's digits
+ * are counted in.  With at most MAX_DIGITS + 1 digits, the clamped value still
+ * overflows or underflows in strtod. */
 #define EXP_LIMIT 100000
+/* The exponent written in a string is read up to this, far more than the
+ * digits any string can contain. */
+#define EXP_READ_LIMIT ((int64_t)1 << 56)
 /* Digits kept from a parsed mantissa, more than the 767 significant digits
  * of the longest exact double. */
 #define MAX_DIGITS 800
@@ -265,7 +269,7 @@ parse_number(const char *s, struct number *num)
         }
         if (seen == 0)
             return false;
-        long e10 = 0;
+        int64_t e10 = 0;
         if (*s == 'e' || *s == 'E') {
             is_int = false;
             s++;
@@ -275,7 +279,7 @@ parse_number(const char *s, struct number *num)
             if (*s < '0' || *s > '9')
                 return false;
             for (; *s >= '0' && *s <= '9'; s++)
-                if (e10 < EXP_LIMIT)
+                if (e10 < EXP_READ_LIMIT)
                     e10 = e10 * 10 + (*s - '0');
             if (neg)
                 e10 = -e10;
@@ -299,8 +303,13 @@ parse_number(const char *s, struct number *num)
                 num->int_value = v;
             }
         }
+        int64_t exponent = e10 - frac + dropped;
+        if (exponent > EXP_LIMIT)
+            exponent = EXP_LIMIT;
+        else if (exponent < -EXP_LIMIT)
+            exponent = -EXP_LIMIT;
         snprintf(num->text, sizeof(num->text), "%se%lld", n ? digits : "0",
-                 (long long)(e10 - frac + dropped));
+                 (long long)exponent);
     }
     while (is_space(*s))
         s++;

@@ -6,6 +6,7 @@
 #include "tools.h"
 #include "../frontend/frontend.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,9 @@ parse_npy_header(const char *path, const char *h, struct tool_tensor *t,
         char *end;
         unsigned long long w = strtoull(d + 1, &end, 10);
         if (*end != '\'' || w == 0 || w > (1u << 20))
-            return ir_errorf("'%s': .npy string dtype '%.12s' is not "
-                             "supported",
-                             path, d);
+            return ir_errorf("'%s': .npy string dtype '%.*s' is not "
+                             "supported: its width must be 1 to %u",
+                             path, (int)(end - d), d, 1u << 20);
         t->dtype = IR_DTYPE_STRING;
         *width = (size_t)w;
         *unicode = d[0] == 'U';
@@ -146,6 +147,7 @@ unpack_strings(const char *path, struct tool_tensor *t, size_t width,
     const unsigned char *src = t->data;
     for (size_t i = 0; i < n; i++) {
         ptrs[i] = bytes;
+        size_t end = width;
         for (size_t k = 0; k < width; k++) {
             uint32_t c;
             if (unicode) {
@@ -161,9 +163,23 @@ unpack_strings(const char *path, struct tool_tensor *t, size_t width,
             } else {
                 c = src[i * width + k];
             }
-            if (c == 0)
+            if (c == 0) {
+                end = k;
                 break;
+            }
             bytes += unicode ? put_utf8(c, bytes) : (*bytes = (char)c, 1);
+        }
+        /* NULs pad a string to the width.  One before other bytes is in
+         * the string, which a NUL-terminated string cannot contain. */
+        size_t unit = unicode ? 4 : 1;
+        for (size_t k = end * unit; k < width * unit; k++) {
+            if (src[i * width * unit + k] != 0) {
+                free(ptrs);
+                return ir_errorf("'%s': element %zu contains a NUL character "
+                                 "before its end, which a NUL-terminated "
+                                 "string cannot contain",
+                                 path, i);
+            }
         }
         *bytes++ = 0;
     }
@@ -217,9 +233,15 @@ read_npy(const char *path, struct tool_tensor *t)
         ir_errorf("'%s': the shape's element count overflows", path);
         goto out;
     }
-    t->nbytes =
-        (size_t)n * (t->dtype == IR_DTYPE_STRING ? width * (unicode ? 4 : 1)
-                                                 : ir_dtype_size(t->dtype));
+    size_t elem_size = t->dtype == IR_DTYPE_STRING ? width * (unicode ? 4 : 1)
+                                                   : ir_dtype_size(t->dtype);
+    if (elem_size != 0 && (uint64_t)n > (uint64_t)LONG_MAX / elem_size) {
+        ir_errorf("'%s': the header promises %lld elements of %zu bytes, "
+                  "more than a file can hold",
+                  path, (long long)n, elem_size);
+        goto out;
+    }
+    t->nbytes = (size_t)n * elem_size;
     long data_at = ftell(f);
     if (fseek(f, 0, SEEK_END) != 0 || ftell(f) - data_at < (long)t->nbytes) {
         ir_errorf("'%s': the file holds fewer than the %zu data bytes its "
@@ -363,6 +385,24 @@ element(const struct tool_tensor *t, int64_t i)
     }
 }
 
+/* Print at most 60 bytes of s in quotes, control bytes escaped so that a
+ * model's output cannot send terminal control sequences. */
+static void
+print_escaped(FILE *out, const char *s)
+{
+    fputc('"', out);
+    const unsigned char *p = (const unsigned char *)s;
+    for (int i = 0; p[i] && i < 60; i++) {
+        if (p[i] == '"' || p[i] == '\\')
+            fprintf(out, "\\%c", p[i]);
+        else if (p[i] < 0x20 || p[i] == 0x7f)
+            fprintf(out, "\\x%02x", p[i]);
+        else
+            fputc(p[i], out);
+    }
+    fputs(strlen(s) > 60 ? "\"..." : "\"", out);
+}
+
 int
 tool_compare(const char *label, const struct tool_tensor *got,
              const struct tool_tensor *want, double rtol, double atol,
@@ -380,12 +420,16 @@ tool_compare(const char *label, const struct tool_tensor *got,
     int64_t n = ir_shape_numel(&want->shape), bad = 0;
     if (want->dtype == IR_DTYPE_STRING) {
         const char *const *gs = got->data, *const *ws = want->data;
-        for (int64_t i = 0; i < n; i++)
-            if (strcmp(gs[i], ws[i]) != 0 && bad++ < 5)
-                fprintf(ir_error_stream(),
-                        "%s: element %lld is \"%.60s\", expected "
-                        "\"%.60s\"\n",
-                        label, (long long)i, gs[i], ws[i]);
+        for (int64_t i = 0; i < n; i++) {
+            if (strcmp(gs[i], ws[i]) == 0 || bad++ >= 5)
+                continue;
+            FILE *err = ir_error_stream();
+            fprintf(err, "%s: element %lld is ", label, (long long)i);
+            print_escaped(err, gs[i]);
+            fputs(", expected ", err);
+            print_escaped(err, ws[i]);
+            fputc('\n', err);
+        }
         if (bad)
             return ir_errorf("%s: %lld of %lld strings differ", label,
                              (long long)bad, (long long)n);

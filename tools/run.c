@@ -349,6 +349,9 @@ check_expected(const struct run_args *a, const struct api *api,
         const char *label = api->output_name(k);
         if (tool_compare(label, &outs[k], &want, rtol, atol, &max_err) != 0)
             rc = -1;
+        else if (want.dtype == IR_DTYPE_STRING)
+            printf("%s: ok, all %lld strings equal\n", label,
+                   (long long)ir_shape_numel(&want.shape));
         else
             printf("%s: ok, max abs error %.3g (tolerance %.3g + %.3g*|want|)"
                    "\n",

@@ -113,6 +113,38 @@ def main():
               [onnxc, "run", lib, "-i", "input_ids=" + bad_npy, "-i", "attention_mask=" + mask],
               r"bad\.npy")
         check("not a library", [onnxc, "run", bad_npy], r"cannot load")
+        # Headers whose element count times element size wraps around 2^64,
+        # so a product taken without care promises zero data bytes.
+        for name, descr, count in (("wrapping S npy", "|S1048576", 1 << 44),
+                                   ("wrapping U npy", "<U1048576", 1 << 42)):
+            wrap_npy = os.path.join(work, "wrap.npy")
+            header = "{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }" % (
+                descr, count)
+            header += " " * (-(10 + len(header) + 1) % 64) + "\n"
+            with open(wrap_npy, "wb") as f:
+                f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                        + header.encode())
+            check(name,
+                  [onnxc, "run", lib, "-i", "input_ids=" + wrap_npy,
+                   "-i", "attention_mask=" + mask],
+                  r"wrap\.npy': the header promises %d elements of \d+ bytes, "
+                  r"more than a file can hold" % count)
+        wide_npy = os.path.join(work, "wide.npy")
+        numpy.save(wide_npy, numpy.array(["a" * 1100000]))
+        for name, strings in (("NUL inside S npy", numpy.array([b"a", b"b\x00c"])),
+                              ("NUL inside U npy", numpy.array(["a\x00c", "b"]))):
+            nul_npy = os.path.join(work, "nul.npy")
+            numpy.save(nul_npy, strings)
+            check(name,
+                  [onnxc, "run", lib, "-i", "input_ids=" + nul_npy,
+                   "-i", "attention_mask=" + mask],
+                  r"nul\.npy': element \d contains a NUL character before its "
+                  r"end")
+        check("too wide string npy",
+              [onnxc, "run", lib, "-i", "input_ids=" + wide_npy,
+               "-i", "attention_mask=" + mask],
+              r"string dtype 'U1100000' is not supported: its width must be "
+              r"1 to 1048576")
 
     print("%d passed, %d failed" % (len(checks) - len(failures), len(failures)))
     return 1 if failures else 0

@@ -8,7 +8,8 @@ float16 bit pattern, every float32 power of two and subnormal boundary,
 and random float32, float64 and integer values.  Strings must parse as
 Python's float() does, then round once to the target dtype; integer
 targets take integer strings exactly and saturate.  Strings also go
-through Reshape, Transpose, Concat, Gather, Slice, Where and Identity.
+through Reshape, Transpose, Concat, Gather, Slice, Where and Identity, and
+`onnxc run --expect` compares string outputs, escaping control bytes.
 Malformed strings, casts between bool and string and string constants
 must fail with a clear message and a non-zero exit, and every op listed
 in ir/ops.def (OPS_DEF) that reads element values must reject a string
@@ -160,6 +161,20 @@ def check_from_string(r, rng):
             if not (g == w or (np.isnan(g) and np.isnan(w))))
         r.check("string to %s, %d values" % (dtype.__name__, len(texts)), ok, detail)
 
+    # Exponents that bring a mantissa of a million digits back into
+    # range: the written exponent alone is far out of range.  Bytes ('S'),
+    # alone, to keep the .npy small.
+    longs = ["1" + "0" * 1000000 + "e-1000000", "0." + "0" * 1000000 + "1e1000001",
+             "1" + "0" * 1000000 + "e-999990", "1e-99999999999999999999999"]
+    strs = np.array(longs, dtype="S")
+    got, err = r.run([helper.make_node("Cast", ["s"], ["y"], to=TensorProto.DOUBLE)],
+                     [("s", str, strs.shape)], [("y", np.float64, strs.shape)],
+                     {"s": strs})
+    want = [float(t) for t in longs]
+    r.check("string to float64, mantissas of a million digits",
+            got is not None and list(got["y"]) == want,
+            err or "got %s, want %s" % (list(got["y"]), want))
+
     ints = ["0", "-5", "+7", " 42 ", "100.5", "-100.5", "1e3", "2.5e1",
             "9223372036854775807", "-9223372036854775808", "99999999999999999999",
             "-99999999999999999999", "18446744073709551615", "300", "-300", "nan"]
@@ -263,6 +278,30 @@ def check_errors(r):
         r.check("error: " + label, ok, err or "it ran")
 
 
+def check_expect(r):
+    """onnxc run --expect on a string output: a match prints how many
+    strings are equal, and a mismatch escapes the output's control bytes."""
+    model = os.path.join(r.work, "expect.onnx")
+    save_model(model, [helper.make_node("Identity", ["s"], ["y"])],
+               [("s", str, [2])], [("y", str, [2])])
+    lib = os.path.join(r.work, "libexpect.so")
+    result = tool([r.onnxc, "compile", model, "-o", lib])
+    r.check("compile the expect model", result.returncode == 0, result.stdout)
+    feed = os.path.join(r.work, "expect_s.npy")
+    np.save(feed, np.array(["ok", "\x1b[31mred"]))
+    same = os.path.join(r.work, "expect_same.npy")
+    np.save(same, np.array(["ok", "\x1b[31mred"]))
+    result = tool([r.onnxc, "run", lib, "-i", "s=" + feed, "--expect", "y=" + same])
+    r.check("expect strings equal", result.returncode == 0
+            and "y: ok, all 2 strings equal" in result.stdout, result.stdout)
+    other = os.path.join(r.work, "expect_other.npy")
+    np.save(other, np.array(["ok", "blue"]))
+    result = tool([r.onnxc, "run", lib, "-i", "s=" + feed, "--expect", "y=" + other])
+    r.check("expect strings differ, escaped", result.returncode == 1
+            and 'y: element 1 is "\\x1b[31mred", expected "blue"' in result.stdout
+            and "\x1b" not in result.stdout, result.stdout)
+
+
 # Ops that may take a string tensor: they only move, count or convert
 # elements.  Every other op must reject one.
 MOVERS = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
@@ -322,6 +361,7 @@ def main():
     check_from_string(r, rng)
     check_moves(r)
     check_errors(r)
+    check_expect(r)
     check_op_sweep(r, ops_def)
     return 1 if r.failures else 0
 

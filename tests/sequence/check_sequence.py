@@ -108,10 +108,12 @@ def check_header(name, work, lib_name, names):
     report(name, not missing, ["not in the header: " + ", ".join(missing)])
 
 
-def identity_model(path):
-    """y = Identity(x) for a sequence x of [2, 3] tensors."""
+def identity_model(path, shape=(2, 3)):
+    """y = Identity(x) for a sequence x of tensors of shape (by default
+    [2, 3]; None for no declared shape)."""
+    shape = None if shape is None else list(shape)
     save_model(path, [helper.make_node("Identity", ["x"], ["y"], name="id")],
-               [seq_info("x", FLOAT, [2, 3])], [seq_info("y", FLOAT, [2, 3])])
+               [seq_info("x", FLOAT, shape)], [seq_info("y", FLOAT, shape)])
 
 
 def sequence_ops_model(path):
@@ -160,6 +162,19 @@ def split_model(path):
                 seq_info("cols", FLOAT, [6])])
 
 
+def split_axis_model(path, axis, shape, sizes=None):
+    """SplitToSequence of an input of the given shape along axis, into
+    pieces of the given sizes or of size 1."""
+    nodes = [helper.make_node("SplitToSequence", ["x"], ["parts"], axis=axis,
+                              name="cut")]
+    if sizes is not None:
+        nodes = [const("sizes", numpy.array(sizes, numpy.int64)),
+                 helper.make_node("SplitToSequence", ["x", "sizes"], ["parts"],
+                                  axis=axis, name="cut")]
+    save_model(path, nodes, [tensor_info("x", FLOAT, shape)],
+               [seq_info("parts", FLOAT, None)])
+
+
 def optional_model(path):
     """Whether opt contains a value, and opt + 1 when it does."""
     nodes = [
@@ -173,10 +188,11 @@ def optional_model(path):
                 tensor_info("y", FLOAT, [3])])
 
 
-def has_element_model(path):
-    """Only whether opt contains a value, so an absent opt compiles too."""
+def has_element_model(path, sequence=False):
+    """Only whether opt (a tensor, or with sequence a sequence) contains a
+    value, so an absent opt compiles too."""
     nodes = [helper.make_node("OptionalHasElement", ["opt"], ["has"])]
-    save_model(path, nodes, [opt_info("opt", FLOAT, [3])],
+    save_model(path, nodes, [opt_info("opt", FLOAT, [3], sequence)],
                [tensor_info("has", TensorProto.BOOL, [])])
 
 
@@ -271,8 +287,9 @@ def loop_sequence_model(path, count_input=False):
                [seq_info("y", FLOAT, [3]), tensor_info("scan", FLOAT, [None, 3])])
 
 
-def endless_loop_model(path):
-    """A Loop with a huge trip count that appends to a sequence."""
+def endless_loop_model(path, trip=1 << 40):
+    """A Loop with trip count trip (by default huge) that appends to a
+    sequence."""
     body = helper.make_graph(
         [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
          helper.make_node("SequenceInsert", ["acc_in", "a"], ["acc_out"])],
@@ -282,7 +299,7 @@ def endless_loop_model(path):
         [tensor_info("cond_out", TensorProto.BOOL, []),
          seq_info("acc_out", FLOAT, [2])])
     nodes = [helper.make_node("SequenceEmpty", [], ["empty"], dtype=FLOAT),
-             const("n", numpy.array(1 << 40, numpy.int64)),
+             const("n", numpy.array(trip, numpy.int64)),
              helper.make_node("Loop", ["n", "", "empty"], ["s"], name="grow",
                               body=body),
              helper.make_node("SequenceLength", ["s"], ["y"])]
@@ -320,6 +337,39 @@ def write_backend_test(folder, rng):
     write("output_1.pb", numpy_helper.from_array(numpy.array(False), "has"))
 
 
+def write_string_backend_test(folder, nul=False):
+    """A backend test folder whose SequenceProto and OptionalProto data
+    files contain string tensors; with nul, a string contains a NUL byte."""
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    data = os.path.join(folder, "test_data_set_0")
+    os.makedirs(data)
+    nodes = [helper.make_node("ConcatFromSequence", ["x"], ["y"], axis=0),
+             helper.make_node("OptionalGetElement", ["o"], ["z"])]
+    save_model(os.path.join(folder, "model.onnx"), nodes,
+               [seq_info("x", TensorProto.STRING, [2]),
+                opt_info("o", TensorProto.STRING, [1])],
+               [tensor_info("y", TensorProto.STRING, [4]),
+                tensor_info("z", TensorProto.STRING, [1])], opset=18)
+
+    def strings(name, values):
+        return helper.make_tensor(name, TensorProto.STRING, [len(values)], values)
+
+    def write(name, proto):
+        with open(os.path.join(data, name), "wb") as f:
+            f.write(proto.SerializeToString())
+
+    first = [b"a\x00b" if nul else b"a", b""]
+    write("input_0.pb", onnx.SequenceProto(
+        name="x", elem_type=onnx.SequenceProto.TENSOR,
+        tensor_values=[strings("x0", first), strings("x1", [b"\xc3\xa9", b"d"])]))
+    write("input_1.pb", onnx.OptionalProto(
+        name="o", elem_type=onnx.OptionalProto.TENSOR,
+        tensor_value=strings("o", [b"opt"])))
+    write("output_0.pb", strings("y", first + [b"\xc3\xa9", b"d"]))
+    write("output_1.pb", strings("z", [b"opt"]))
+
+
 def main():
     onnxc, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -344,6 +394,14 @@ def main():
                 ["--seq-len", "x=1", "--seq-len", "nope=2"],
                 r"--seq-len nope=2: the model has no sequence input named "
                 r"'nope'")
+    check_error("element dim unnamed", onnxc, work,
+                model("unnamed_dim", identity_model, [None]), ["--seq-len", "x=1"],
+                r"input dim 0 is the symbolic dim '[^']*'; bind it with "
+                r"--dim [^ ]*=N or --shape x\[0\]=D0x\.\.\.")
+    check_error("element shape unknown", onnxc, work,
+                model("no_shape", identity_model, None), ["--seq-len", "x=1"],
+                r"input 'x\[0\]' has no declared shape; give it with "
+                r"--shape x\[0\]=D0xD1x\.\.\.")
     check_error("seq-len malformed", onnxc, work, m, ["--seq-len", "x=-1"],
                 r"--seq-len 'x=-1': N must be a whole number >= 0", code=2)
 
@@ -374,6 +432,10 @@ def main():
     m = model("has_element", has_element_model)
     check_run("optional absent", onnxc, work, m, ["--absent", "opt"], {},
               {"has": numpy.array(False)})
+    check_error("absent contradicts seq-len", onnxc, work,
+                model("absent_seq", has_element_model, True),
+                ["--absent", "opt", "--seq-len", "opt=2"],
+                r"--seq-len opt=2 contradicts --absent opt")
     check_error("absent names no optional", onnxc, work, m,
                 ["--absent", "x"],
                 r"--absent x: the model has no optional input named 'x'")
@@ -430,19 +492,56 @@ def main():
                 r"\(the trip count\) must be a constant int64 when the model "
                 r"is loaded")
 
+    check_error("split axis out of range", onnxc, work,
+                model("split_axis", split_axis_model, 5, [4]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): axis 5 is out of "
+                r"range for input 0 'x' \(f32 \[4\]\) \(valid: -1 to 0\)")
+    check_error("split sizes wrong sum", onnxc, work,
+                model("split_sum", split_axis_model, 0, [4], [1, 5]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 1 'sizes' "
+                r"\(i64 \[2\]\): the split sizes add up to 6, but axis 0 has "
+                r"size 4")
+    check_error("split size negative", onnxc, work,
+                model("split_negative", split_axis_model, 0, [4], [-1, 5]), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 1 'sizes' "
+                r"\(i64 \[2\]\): split size -1 is negative")
+    check_error("split scalar", onnxc, work,
+                model("split_scalar", split_axis_model, 0, []), [],
+                r"SplitToSequence node 'cut' \(opset 17\): input 0 'x' "
+                r"\(f32 \[\]\) is a scalar, which has no axis to split")
+
     check_error("loop too many iterations", onnxc, work,
                 model("endless", endless_loop_model), [],
                 r"Loop node 'grow' \(opset 17\): runs more than 4096 "
                 r"iterations, the maximum that onnxc unrolls; this is not "
                 r"supported")
 
+    check_run("loop negative trip count", onnxc, work,
+              model("negative_trip", endless_loop_model, -3), [],
+              {"a": numpy.zeros(2, numpy.float32)},
+              {"y": numpy.array(0, numpy.int64)})
+
+    def test_onnx(folder):
+        return subprocess.run([onnxc, "test-onnx", "-v", folder],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+
     folder = os.path.join(work, "test_sequence_data")
     write_backend_test(folder, rng)
-    result = subprocess.run([onnxc, "test-onnx", "-v", folder],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True)
+    result = test_onnx(folder)
     report("backend data files", result.returncode == 0 and
            "1 passed" in result.stdout, [result.stdout.strip()])
+    folder = os.path.join(work, "test_sequence_strings")
+    write_string_backend_test(folder)
+    result = test_onnx(folder)
+    report("backend string data files", result.returncode == 0 and
+           "1 passed" in result.stdout, [result.stdout.strip()])
+    folder = os.path.join(work, "test_sequence_nul")
+    write_string_backend_test(folder, nul=True)
+    result = test_onnx(folder)
+    report("backend string with a NUL byte", result.returncode != 0 and
+           "string 0 contains a NUL byte at offset 1" in result.stdout,
+           [result.stdout.strip()])
 
     print("%d of %d checks passed" % (len(checks) - len(failures), len(checks)))
     return 1 if failures else 0
