@@ -261,6 +261,39 @@ matmul_encode(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/* ---- Det ---- */
+
+/* Det (opset 11): [..., M, M] -> [...]. */
+static int
+det_infer(struct ir_graph *g, struct ir_op *op)
+{
+    const struct ir_value *x = pass_operand(g, op, 0);
+    if (x->dtype != IR_DTYPE_FLOAT && x->dtype != IR_DTYPE_DOUBLE)
+        return ir_error(g, op, op->operands[0],
+                        "dtype %s is not supported (float32 and float64 "
+                        "are)",
+                        ir_dtype_name(x->dtype));
+    int r = x->shape.rank;
+    char buf[160];
+    if (r < 2 || x->shape.dim[r - 1] != x->shape.dim[r - 2])
+        return ir_error(g, op, op->operands[0],
+                        "the input %s must be square matrices, [..., M, M]",
+                        ir_shape_format(g, &x->shape, buf, sizeof(buf)));
+    struct ir_shape out = ir_shape_make(r - 2, x->shape.dim);
+    pass_set_result(g, op, 0, x->dtype, &out);
+    return 0;
+}
+
+/* ints: [M]. */
+static int
+det_encode(const struct ir_graph *g, const struct ir_op *op,
+           struct pass_params *p)
+{
+    const struct ir_shape *s = &pass_operand(g, op, 0)->shape;
+    pass_params_int(p, s->dim[s->rank - 1]);
+    return 0;
+}
+
 /* ---- MatMulInteger, QLinearMatMul ---- */
 
 /*
@@ -754,6 +787,7 @@ const struct pass_op_impl pass_ops_math[] = {
     {IR_OP_QLINEAR_MATMUL, int_product_infer, int_product_encode,
      KERNEL(rt_kernel_int_product)},
     {IR_OP_EINSUM, einsum_infer, einsum_encode, KERNEL(rt_kernel_einsum)},
+    {IR_OP_DET, det_infer, det_encode, KERNEL(rt_kernel_det)},
     {IR_OP_SOFTMAX, pass_math_softmax_infer, pass_math_softmax_encode,
      KERNEL(rt_kernel_softmax)},
     {IR_OP_LOG_SOFTMAX, pass_math_softmax_infer, pass_math_softmax_encode,

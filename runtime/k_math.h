@@ -24,6 +24,11 @@ int rt_kernel_gemm(struct rt_ctx *ctx, const struct rt_node *node,
 int rt_kernel_int_product(struct rt_ctx *ctx, const struct rt_node *node,
                           void *const *bufs);
 
+/* ---- k_math_det.c ---- */
+
+int rt_kernel_det(struct rt_ctx *ctx, const struct rt_node *node,
+                  void *const *bufs);
+
 /* ---- k_math_einsum.c ---- */
 
 int rt_kernel_einsum(struct rt_ctx *ctx, const struct rt_node *node,
