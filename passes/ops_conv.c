@@ -1,8 +1,8 @@
 /*
- * The convolution group of the op table: Conv, MaxPool and AveragePool.
- * All three share the window rules of the ONNX spec (kernel_shape,
- * strides, dilations, pads, auto_pad and, for the pools, ceil_mode),
- * resolved here into the window block of runtime/k_conv.h.
+ * The convolution group of the op table: Conv, ConvTranspose, MaxPool and
+ * AveragePool.  All four share the window rules of the ONNX spec
+ * (kernel_shape, strides, dilations, pads, auto_pad and, for the pools,
+ * ceil_mode), resolved here into the window block of runtime/k_conv.h.
  */
 #include "passes.h"
 #include "../runtime/k_conv.h"
@@ -404,12 +404,164 @@ pool_encode(const struct ir_graph *g, const struct ir_op *op,
     return 0;
 }
 
+/* ---- ConvTranspose ---- */
+
+/*
+ * ConvTranspose (opsets 1, 11): X [N, C, ...], W [C, M / group, k...] and
+ * an optional B [M].  Output size per dim is stride * (in - 1) +
+ * output_padding + (k - 1) * dilation + 1 - pads, unless output_shape or
+ * a SAME auto_pad (output in * stride) fixes it and the pads follow.
+ */
+static int
+plan_conv_transpose(const struct ir_graph *g, const struct ir_op *op,
+                    struct rt_window *w, int64_t *m_out)
+{
+    const struct ir_value *x = pass_operand(g, op, 0);
+    const struct ir_value *wt = pass_operand(g, op, 1);
+    char xs[160], ws[160];
+    ir_shape_format(g, &x->shape, xs, sizeof(xs));
+    ir_shape_format(g, &wt->shape, ws, sizeof(ws));
+    if (x->dtype != IR_DTYPE_FLOAT && x->dtype != IR_DTYPE_DOUBLE)
+        return ir_error(g, op, op->operands[0],
+                        "dtype %s is not supported (float32 and float64 "
+                        "are)",
+                        ir_dtype_name(x->dtype));
+    int rank = x->shape.rank, n = rank - 2;
+    if (rank < 3 || wt->shape.rank != rank || wt->dtype != x->dtype)
+        return ir_error(g, op, op->operands[1],
+                        "X %s and W %s must share a dtype and a rank of 3 "
+                        "or more",
+                        xs, ws);
+    int64_t group = ir_op_int(op, "group", 1);
+    int64_t c = x->shape.dim[1];
+    if (group < 1 || c % group != 0 || wt->shape.dim[0] != c)
+        return ir_error(g, op, op->operands[1],
+                        "W %s must have X's %lld channels first, and group "
+                        "%lld must divide them",
+                        ws, (long long)c, (long long)group);
+    *m_out = wt->shape.dim[1] * group;
+    const struct ir_value *b = pass_operand(g, op, 2);
+    if (b && (b->shape.rank != 1 || b->shape.dim[0] != *m_out ||
+              b->dtype != x->dtype))
+        return ir_error(g, op, op->operands[2],
+                        "B must be a vector of the %lld output channels",
+                        (long long)*m_out);
+    memset(w, 0, sizeof(*w));
+    w->n = n;
+    int64_t out_pad[RT_WINDOW_MAX_DIMS], pads[2 * RT_WINDOW_MAX_DIMS];
+    enum auto_pad auto_pad;
+    if (window_ints(g, op, "strides", n, 1, 1, w->stride) != 0 ||
+        window_ints(g, op, "dilations", n, 1, 1, w->dilation) != 0 ||
+        window_ints(g, op, "output_padding", n, 0, 0, out_pad) != 0 ||
+        window_ints(g, op, "pads", 2 * n, 0, 0, pads) != 0 ||
+        read_auto_pad(g, op, &auto_pad) != 0)
+        return -1;
+    const struct ir_attr *kernel = ir_op_attr(op, "kernel_shape");
+    const struct ir_attr *out_shape = ir_op_attr(op, "output_shape");
+    if (out_shape && (out_shape->kind != IR_ATTR_INTS ||
+                      (out_shape->n != n && out_shape->n != n + 2)))
+        return ir_error(g, op, IR_NONE,
+                        "output_shape must list the %d spatial dims", n);
+    for (int i = 0; i < n; i++) {
+        w->in[i] = x->shape.dim[2 + i];
+        w->kernel[i] = wt->shape.dim[2 + i];
+        if (kernel && (kernel->kind != IR_ATTR_INTS || kernel->n != n ||
+                       kernel->ints[i] != w->kernel[i]))
+            return ir_error(g, op, op->operands[1],
+                            "kernel_shape differs from W %s", ws);
+        if (out_pad[i] >= w->stride[i] && out_pad[i] >= w->dilation[i])
+            return ir_error(g, op, IR_NONE,
+                            "output_padding[%d] = %lld must be smaller than "
+                            "the stride or the dilation",
+                            i, (long long)out_pad[i]);
+        int64_t span, reach, full;
+        if (w->in[i] < 1 ||
+            __builtin_mul_overflow(w->stride[i], w->in[i] - 1, &span) ||
+            __builtin_mul_overflow(w->kernel[i] - 1, w->dilation[i], &reach) ||
+            __builtin_add_overflow(span, reach + 1 + out_pad[i], &full) ||
+            full > ((int64_t)1 << 40))
+            return ir_error(g, op, op->operands[0],
+                            "dim %d: input %lld, stride %lld and dilation "
+                            "%lld give an invalid output size",
+                            i, (long long)w->in[i], (long long)w->stride[i],
+                            (long long)w->dilation[i]);
+        int64_t target = -1;
+        if (out_shape)
+            target = out_shape->ints[out_shape->n - n + i];
+        else if (auto_pad == AUTO_PAD_SAME_UPPER ||
+                 auto_pad == AUTO_PAD_SAME_LOWER)
+            target = w->in[i] * w->stride[i];
+        if (target >= 0) {
+            /* A negative total pads the output with bias-only elements;
+             * halves round down, as the ONNX reference's // does. */
+            int64_t total = full - target;
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+            bool upper = auto_pad == AUTO_PAD_SAME_UPPER;
+            w->pad_begin[i] = upper ? half : total - half;
+            w->pad_end[i] = upper ? total - half : half;
+        } else if (auto_pad != AUTO_PAD_VALID) {
+            w->pad_begin[i] = pads[i];
+            w->pad_end[i] = pads[n + i];
+        }
+        w->out[i] = full - w->pad_begin[i] - w->pad_end[i];
+        if (w->out[i] < 0 || w->out[i] > ((int64_t)1 << 40))
+            return ir_error(g, op, op->operands[0],
+                            "dim %d: input %lld with these pads gives an "
+                            "invalid output size %lld",
+                            i, (long long)w->in[i], (long long)w->out[i]);
+    }
+    return 0;
+}
+
+static int
+conv_transpose_infer(struct ir_graph *g, struct ir_op *op)
+{
+    struct rt_window w;
+    int64_t m;
+    if (plan_conv_transpose(g, op, &w, &m) != 0)
+        return -1;
+    const struct ir_value *x = pass_operand(g, op, 0);
+    struct ir_shape out = window_result(x, m, &w);
+    pass_set_result(g, op, 0, x->dtype, &out);
+    return 0;
+}
+
+/*
+ * ints: the window block with its pads clamped to 0, then [N, C, M,
+ * group], then each dim's begin pad, which output_shape can make negative.
+ */
+static int
+conv_transpose_encode(const struct ir_graph *g, const struct ir_op *op,
+                      struct pass_params *p)
+{
+    struct rt_window w;
+    int64_t m;
+    if (plan_conv_transpose(g, op, &w, &m) != 0)
+        return -1;
+    const struct ir_shape *x = &pass_operand(g, op, 0)->shape;
+    struct rt_window clamped = w;
+    for (int i = 0; i < w.n; i++) {
+        clamped.pad_begin[i] = w.pad_begin[i] > 0 ? w.pad_begin[i] : 0;
+        clamped.pad_end[i] = w.pad_end[i] > 0 ? w.pad_end[i] : 0;
+    }
+    encode_window(&clamped, p);
+    pass_params_int(p, x->dim[0]);
+    pass_params_int(p, x->dim[1]);
+    pass_params_int(p, m);
+    pass_params_int(p, ir_op_int(op, "group", 1));
+    for (int i = 0; i < w.n; i++)
+        pass_params_int(p, w.pad_begin[i]);
+    return 0;
+}
+
 /* ---- the table ---- */
 
 #define KERNEL(fn) .kernel_name = #fn, .kernel = fn
 
 const struct pass_op_impl pass_ops_conv[] = {
     {IR_OP_CONV, conv_infer, conv_encode, KERNEL(rt_kernel_conv)},
+    {IR_OP_CONV_TRANSPOSE, conv_transpose_infer, conv_transpose_encode,
+     KERNEL(rt_kernel_conv_transpose)},
     {IR_OP_MAX_POOL, pool_infer, pool_encode, KERNEL(rt_kernel_max_pool)},
     {IR_OP_AVERAGE_POOL, pool_infer, pool_encode,
      KERNEL(rt_kernel_average_pool)},

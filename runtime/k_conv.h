@@ -211,6 +211,8 @@ rt_window_next_row(const struct rt_window *w, int64_t *o)
                 STEP(V, LOAD, acc, src, j_, s);                                \
     } while (0)
 
+int rt_kernel_conv_transpose(struct rt_ctx *ctx, const struct rt_node *node,
+                             void *const *bufs);
 int rt_kernel_conv(struct rt_ctx *ctx, const struct rt_node *node,
                    void *const *bufs);
 int rt_kernel_max_pool(struct rt_ctx *ctx, const struct rt_node *node,
