@@ -81,8 +81,15 @@ window_kernel(const struct ir_graph *g, const struct ir_op *op, int n,
         if (!w)
             return ir_error(g, op, IR_NONE,
                             "attribute kernel_shape is missing");
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             kernel[i] = w->dim[2 + i];
+            if (kernel[i] < 1) {
+                char buf[160];
+                return ir_error(g, op, op->operands[1],
+                                "dim %d of W %s is an empty kernel dim", 2 + i,
+                                ir_shape_format(g, w, buf, sizeof(buf)));
+            }
+        }
         return 0;
     }
     if (window_ints(g, op, "kernel_shape", n, 1, 1, kernel) != 0)

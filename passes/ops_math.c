@@ -326,6 +326,11 @@ check_per_row(const struct ir_graph *g, const struct ir_op *op, int i,
         return ir_error(g, op, op->operands[i], "%s has dtype %s; expected %s",
                         what, ir_dtype_name(v->dtype), ir_dtype_name(dtype));
     int64_t n = ir_shape_numel(&v->shape);
+    if (n != 1 && count == 1)
+        return ir_error(g, op, op->operands[i],
+                        "%s has %lld values; expected one, since one per row "
+                        "(per column) is supported only for a 2-D A (B)",
+                        what, (long long)n);
     if (n != 1 && n != count)
         return ir_error(g, op, op->operands[i],
                         "%s has %lld values; one, or one per row of a 2-D A "

@@ -187,6 +187,10 @@ resize_setup(const struct ir_graph *g, const struct ir_op *op,
                             "scale %g of dim %d is invalid; scales must be "
                             "positive and keep dims below 1e15",
                             s->scale[k], k);
+        if (out < 0)
+            return ir_error(g, op, op->operands[1],
+                            "roi of dim %d ends at %g before it starts at %g",
+                            k, s->roi_end[k], s->roi_start[k]);
         s->out[k] = (int64_t)out;
     }
     return 0;

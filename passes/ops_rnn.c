@@ -118,7 +118,17 @@ rnn_setup(const struct ir_graph *g, const struct ir_op *op, struct rnn_setup *s)
                         "reverse or bidirectional",
                         dir);
     s->dirs = s->direction == RT_RNN_BIDIRECTIONAL ? 2 : 1;
-    s->batch_first = ir_op_int(op, "layout", 0) != 0;
+    int64_t layout = ir_op_int(op, "layout", 0);
+    if (layout != 0 && layout != 1)
+        return ir_error(g, op, IR_NONE,
+                        "layout %lld is invalid; expected 0 or 1",
+                        (long long)layout);
+    s->batch_first = layout == 1;
+    double clip = ir_op_float(op, "clip", 1);
+    if (!(clip > 0))
+        return ir_error(g, op, IR_NONE,
+                        "clip %g is invalid; the threshold must be positive",
+                        clip);
     const struct ir_value *x = pass_operand(g, op, 0);
     const struct ir_value *w = pass_operand(g, op, 1);
     if (!x || !w || !pass_operand(g, op, 2))

@@ -122,6 +122,8 @@ CASES = [
      CONV + r"value 'x' .*X has rank 2, but Conv needs"),
     ("W rank differs", ("conv", X4, [6, 4, 3]),
      CONV + r"value 'w' .*W has rank 3 but X \[1,4,8,8\] has rank 4"),
+    ("W with an empty kernel dim", ("conv", X4, [6, 4, 0, 3]),
+     CONV + r"value 'w' .*dim 2 of W \[6,4,0,3\] is an empty kernel dim"),
     ("bias wrong size", ("conv", X4, [6, 4, 3, 3], {"bias_shape": [4]}),
      CONV + r"value 'b' .*B \[4\] must be 1-D with M = 6 values"),
     ("conv int32", ("conv", X4, [6, 4, 3, 3], {"dtype": np.int32}),

@@ -9,7 +9,8 @@ and dequantize is (x - zero_point) * scale.  Both run per tensor and per
 axis (negative axes too), for int8, uint8 and int32 data, and values
 must match exactly.  The integer products are checked against numpy's
 int64 matmul, with per-row zero points and batches.  A scale of the wrong length, a zero point of another shape or
-dtype and a float16 input must fail with a clear message.
+dtype, a float16 input and per-row zero points of a 3-D A must fail
+with a clear message.
 """
 
 import os
@@ -177,6 +178,14 @@ def main():
     for index, (label, op, feeds, needles) in enumerate(errors):
         got, err = run(onnxc, work, "e%d" % index, op, feeds, [np.float32])
         failures += not check_error(label, got, err, needles)
+
+    feeds = {"a": np.zeros((2, 3, 4), np.int8), "b": np.zeros((4, 5), np.uint8),
+             "az": np.zeros((2, 3, 1), np.int8)}
+    got, err = run(onnxc, work, "e%d" % len(errors), "MatMulInteger", feeds, [np.int32])
+    failures += not check_error("per-row zero point of a 3-D A", got, err,
+                                ["MatMulInteger node 'q'", "A's zero point has 6 values; "
+                                 "expected one, since one per row (per column) is "
+                                 "supported only for a 2-D A (B)"])
     return 1 if failures else 0
 
 

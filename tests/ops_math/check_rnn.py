@@ -7,7 +7,8 @@ layers, one and two directions, batch first or not, at opset 14; onnxc
 compiles the export and the outputs (all time steps and the final
 states) must be within max abs error 1e-5 * max(1, max|ref|) of
 PyTorch's.  A sequence_lens entry beyond the time axis must fail at run
-time with a clear message.
+time with a clear message, and a layout other than 0 or 1 or a clip
+that is not positive at compile time.
 """
 
 import os
@@ -104,6 +105,18 @@ def check_errors(onnxc, work):
                         {"x": np.zeros((4, 2, 2), np.float32)}, 14, initializers=[w, r])
     failures += not check_error("weight shape", got, err,
                                 ["LSTM node 'lstm'", "W must be f32[1,12,2], not f32[1,3,2]"])
+    for index, (attrs, needle) in enumerate([
+            (dict(layout=2), "layout 2 is invalid; expected 0 or 1"),
+            (dict(clip=0.0), "clip 0 is invalid; the threshold must be positive"),
+            (dict(clip=-1.0), "clip -1 is invalid; the threshold must be positive")]):
+        node = helper.make_node("RNN", ["x", "W", "R"], ["y"], hidden_size=3, name="rnn",
+                                **attrs)
+        got, err = run_node(onnxc, work, "e%d" % (index + 2), node,
+                            [("x", TensorProto.FLOAT, [4, 2, 2])],
+                            [("y", TensorProto.FLOAT, None)],
+                            {"x": np.zeros((4, 2, 2), np.float32)}, 14,
+                            initializers=[w, r])
+        failures += not check_error(needle, got, err, ["RNN node 'rnn'", needle])
     return failures
 
 

@@ -6,8 +6,8 @@ PyTorch exports F.interpolate in each mode (nearest, linear, bilinear,
 bicubic, trilinear; align_corners on and off; scale factors and sizes,
 up and down) at opsets 11 and 13; onnxc compiles the export and its
 output must be within max abs error 1e-4 * max(1, max|ref|) of PyTorch's.
-Non-constant scales, both scales and sizes, antialias and an unknown
-mode must fail with a clear message.
+Non-constant scales, both scales and sizes, antialias, an unknown
+mode and a roi that ends before it starts must fail with a clear message.
 """
 
 import os
@@ -112,6 +112,15 @@ def check_errors(onnxc, work):
                         initializers=[scales])
     failures += not check_error("unknown mode", got, err,
                                 ["mode 'area' is not supported"])
+
+    roi = helper.make_tensor("roi", TensorProto.FLOAT, [8], [0, 0, 0.8, 0, 1, 1, 0.2, 1])
+    node = helper.make_node("Resize", ["x", "roi", "scales"], ["y"], name="crop",
+                            coordinate_transformation_mode="tf_crop_and_resize")
+    got, err = run_node(onnxc, work, "e4", node, inputs, out, {"x": x}, 13,
+                        initializers=[roi, scales])
+    failures += not check_error("roi ending before its start", got, err,
+                                ["Resize node 'crop'",
+                                 "roi of dim 2 ends at 0.2 before it starts at 0.8"])
     return failures
 
 
