@@ -47,7 +47,7 @@ int rt_kernel_batch_norm(struct rt_ctx *ctx, const struct rt_node *node,
 int rt_kernel_lrn(struct rt_ctx *ctx, const struct rt_node *node,
                   void *const *bufs);
 
-/* What rt_kernel_batch_norm normalises with, its ints[3]. */
+/* The statistics rt_kernel_batch_norm normalises with, its ints[3]. */
 enum rt_norm_mode {
     RT_NORM_BATCH_INFERENCE = 0, /* the mean and variance inputs */
     RT_NORM_BATCH_TRAINING = 1,  /* statistics of each channel */
