@@ -26,6 +26,13 @@ def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset,
     model = os.path.join(work, name + ".onnx")
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]),
               model)
+    return run_model_file(onnxc, work, name, model, feeds, [n for n, _, _ in outputs])
+
+
+def run_model_file(onnxc, work, name, model, feeds, outputs):
+    """Compile the model file, run it on feeds (name -> array) and load the
+    named outputs.  Returns ({output name: array}, None), or (None, the
+    failing command's output)."""
     lib = os.path.join(work, "lib%s.so" % name)
     out = os.path.join(work, name + "_out")
     run = [onnxc, "run", lib, "-o", out]
@@ -38,7 +45,7 @@ def run_node(onnxc, work, name, node, inputs, outputs, feeds, opset,
                                 universal_newlines=True)
         if result.returncode != 0:
             return None, result.stdout
-    return {n: np.load(os.path.join(out, n + ".npy")) for n, _, _ in outputs}, None
+    return {n: np.load(os.path.join(out, n + ".npy")) for n in outputs}, None
 
 
 def parse_args(usage):

@@ -12,7 +12,6 @@ that is not positive at compile time.
 """
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from one_node import check_error, parse_args, run_node  # noqa: E402
+from one_node import check_error, parse_args, run_model_file, run_node  # noqa: E402
 
 CASES = [
     ("RNN", dict(nonlinearity="tanh")),
@@ -44,12 +43,6 @@ class Wrap(torch.nn.Module):
         return (out[0],) + states
 
 
-def run_tool(args):
-    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True)
-    return result.returncode == 0, result.stdout
-
-
 def check_exports(onnxc, work):
     torch.manual_seed(3)
     failures = 0
@@ -64,24 +57,19 @@ def check_exports(onnxc, work):
         names = ["y%d" % i for i in range(len(wants))]
         torch.onnx.export(Wrap(layer), x, model, input_names=["x"], output_names=names,
                           opset_version=14)
-        lib = os.path.join(work, "lib%s.so" % name)
-        np.save(os.path.join(work, name + "_x.npy"), x.numpy())
-        out = os.path.join(work, name + "_out")
-        ok, log = run_tool([onnxc, "compile", model, "-o", lib, "--name", "m"])
-        if ok:
-            ok, log = run_tool([onnxc, "run", lib, "-i",
-                                "x=" + os.path.join(work, name + "_x.npy"), "-o", out])
+        outs, log = run_model_file(onnxc, work, name, model, {"x": x.numpy()}, names)
+        ok = outs is not None
         worst = 0.0
         for n, want in zip(names, wants):
             if not ok:
                 break
-            got = np.load(os.path.join(out, n + ".npy"))
+            got = outs[n]
             err = float(np.max(np.abs(got - want)))
             worst = max(worst, err)
             ok = got.shape == want.shape and \
                 err <= 1e-5 * max(1.0, float(np.max(np.abs(want))))
         print("%s %s: %s (max abs error %.3g)" % (kind, kwargs,
-                                                  "ok" if ok else "FAILED\n" + log, worst))
+                                                  "ok" if ok else "FAILED\n" + (log or ""), worst))
         failures += not ok
     return failures
 

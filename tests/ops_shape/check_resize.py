@@ -11,7 +11,6 @@ mode and a roi that ends before it starts must fail with a clear message.
 """
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from one_node import check_error, parse_args, run_node  # noqa: E402
+from one_node import check_error, parse_args, run_model_file, run_node  # noqa: E402
 
 CASES = [
     # input shape, interpolate arguments
@@ -58,23 +57,13 @@ def check_exports(onnxc, work):
             torch.onnx.export(Interpolate(kwargs), torch.from_numpy(x), model,
                               input_names=["x"], output_names=["y"],
                               opset_version=opset)
-            lib = os.path.join(work, "lib%s.so" % name)
-            xpath = os.path.join(work, name + "_x.npy")
-            np.save(xpath, x)
-            out = os.path.join(work, name + "_out")
-            ok = True
-            for args in ([onnxc, "compile", model, "-o", lib, "--name", "m"],
-                         [onnxc, "run", lib, "-i", "x=" + xpath, "-o", out]):
-                result = subprocess.run(args, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT,
-                                        universal_newlines=True)
-                if result.returncode != 0:
-                    print(result.stdout)
-                    ok = False
-                    break
+            outs, log = run_model_file(onnxc, work, name, model, {"x": x}, ["y"])
+            ok = outs is not None
+            if not ok:
+                print(log)
             err = float("nan")
             if ok:
-                got = np.load(os.path.join(out, "y.npy"))
+                got = outs["y"]
                 err = float(np.max(np.abs(got - want))) if want.size else 0.0
                 ok = got.shape == want.shape and \
                     err <= 1e-4 * max(1.0, float(np.max(np.abs(want))))
