@@ -98,8 +98,8 @@ struct fe_tensor {
 /*
  * Read a SequenceProto file (kind FE_KIND_SEQUENCE) or an OptionalProto
  * file (FE_KIND_OPTIONAL_*) of tensors.  Sets *elems to a malloc'd array
- * of *n tensors and *present to whether an optional contains a value; an
- * absent optional has no tensors and an optional tensor has one.
+ * of *n tensors and *present to whether an optional contains a value.  An
+ * absent optional has no tensors, and an optional tensor has one.
  * Returns 0, or -1 after an error.
  */
 int fe_load_value_file(const char *path, enum fe_value_kind kind,

@@ -184,7 +184,7 @@ const Onnx__TypeProto *fe_inner_type(const Onnx__TypeProto *type);
 /* ---- sequence.c: sequence and optional operators ---- */
 
 /* Add the ops of a sequence or optional node, or of an Identity of one.
- * Returns 1 when node is none of those, else 0 or -1 after an error. */
+ * Returns 1 when node is not such a node, else 0, or -1 after an error. */
 int fe_add_sequence_node(struct fe_loader *ld, struct fe_scope *s,
                          const Onnx__NodeProto *node, int opset);
 /* Describe value v for messages: "'name' (f32 [2,3])"; returns buf. */
