@@ -36,6 +36,10 @@ static const char test_usage[] =
     "  --report FILE         write a Markdown table of the results\n"
     "  --baseline FILE       a report from an earlier run: fail when a test\n"
     "                        it lists as passed no longer passes\n"
+    "  --errata DIR          corrected expected outputs: DIR/SUITE/TEST/\n"
+    "                        test_data_set_N/ holds copies of the inputs and\n"
+    "                        the outputs to expect instead, used only when\n"
+    "                        the inputs match the test's byte for byte\n"
     "  -j, --jobs N          run N tests at a time (default 1)\n"
     "  -v, --verbose         print the messages of failing tests\n"
     "  -h, --help            print this message\n";
@@ -51,11 +55,18 @@ enum result {
 static const char *const result_names[RESULT_COUNT] = {
     "passed", "failed", "unsupported", "crashed"};
 
-/* Exit codes of a test child. */
-enum { CHILD_PASS = 0, CHILD_FAIL = 10, CHILD_UNSUPPORTED = 11 };
+/* Exit codes of a test child.  CHILD_PASS_ERRATA is a pass against
+ * outputs from the --errata folder. */
+enum {
+    CHILD_PASS = 0,
+    CHILD_FAIL = 10,
+    CHILD_UNSUPPORTED = 11,
+    CHILD_PASS_ERRATA = 12
+};
 
 struct test_opts {
     const char *baseline;
+    const char *errata;
     int jobs;
     bool fold;
     int timeout;
@@ -83,6 +94,20 @@ struct data_set {
     struct fe_constant constants[64];
     struct tool_tensor frozen[64]; /* the data of constants */
 };
+
+/* "suite/test" for ".../data/suite/test": the last two path components. */
+static const char *
+base_name(const char *path)
+{
+    const char *end = path + strlen(path);
+    while (end > path && end[-1] == '/')
+        end--;
+    int slashes = 0;
+    for (const char *p = end; p > path; p--)
+        if (p[-1] == '/' && ++slashes == 2)
+            return p;
+    return path;
+}
 
 static void
 free_data_set(struct data_set *d)
@@ -112,6 +137,70 @@ load_files(const char *dir, const char *prefix, struct tool_tensor *t, int *n)
         (*n)++;
     }
     return 0;
+}
+
+/* Whether two input tensors hold the same data.  The backend data stores
+ * bfloat16 as uint16, so those two types match each other. */
+static bool
+same_tensor(const struct tool_tensor *a, const struct tool_tensor *b)
+{
+    bool half_pair =
+        (a->dtype == IR_DTYPE_UINT16 && b->dtype == IR_DTYPE_BFLOAT16) ||
+        (a->dtype == IR_DTYPE_BFLOAT16 && b->dtype == IR_DTYPE_UINT16);
+    if (a->dtype != b->dtype && !half_pair)
+        return false;
+    if (a->shape.rank != b->shape.rank || a->nbytes != b->nbytes)
+        return false;
+    for (int k = 0; k < a->shape.rank; k++)
+        if (a->shape.dim[k] != b->shape.dim[k])
+            return false;
+    return a->nbytes == 0 || memcmp(a->data, b->data, a->nbytes) == 0;
+}
+
+/*
+ * Replace the expected outputs of data set k of test dir with the ones in
+ * the errata folder, if it has this data set.  Returns 1 when it replaced
+ * them, 0 when the folder has no correction for this data set, and -1
+ * when the correction exists but its inputs differ from the test's.
+ */
+static int
+apply_errata(const char *errata, const char *dir, int k, struct data_set *d)
+{
+    char set[4200];
+    struct stat st;
+    if (snprintf(set, sizeof(set), "%s/%s/test_data_set_%d", errata,
+                 base_name(dir), k) >= (int)sizeof(set) ||
+        stat(set, &st) != 0)
+        return 0;
+    struct tool_tensor *in = calloc(64, sizeof(*in));
+    struct tool_tensor *out = calloc(64, sizeof(*out));
+    int n_in = 0, n_out = 0, rc = 1;
+    if (!in || !out)
+        rc = ir_errorf("out of memory reading '%s'", set);
+    if (rc == 1 && (load_files(set, "input", in, &n_in) != 0 ||
+                    load_files(set, "output", out, &n_out) != 0))
+        rc = -1;
+    if (rc == 1 && (n_in != d->n_inputs || n_out != d->n_outputs))
+        rc = ir_errorf("errata '%s' has %d inputs and %d outputs, the test "
+                       "%d and %d",
+                       set, n_in, n_out, d->n_inputs, d->n_outputs);
+    for (int i = 0; rc == 1 && i < n_in; i++)
+        if (!same_tensor(&in[i], &d->inputs[i]))
+            rc = ir_errorf("errata '%s': input %d differs from the test's, "
+                           "so its outputs do not apply",
+                           set, i);
+    for (int i = 0; rc == 1 && i < n_out; i++) {
+        tool_tensor_free(&d->outputs[i]);
+        d->outputs[i] = out[i];
+        out[i] = (struct tool_tensor){0};
+    }
+    for (int i = 0; in && i < n_in; i++)
+        tool_tensor_free(&in[i]);
+    for (int i = 0; out && i < n_out; i++)
+        tool_tensor_free(&out[i]);
+    free(in);
+    free(out);
+    return rc;
 }
 
 /*
@@ -536,6 +625,7 @@ test_child(const char *dir, const struct test_opts *o, FILE *log)
     int n_in_io = 0, n_out_io = 0;
     int rc = fe_model_io(path, &in_io, &n_in_io, &out_io, &n_out_io);
     bool typed = rc == 0 && has_composites(in_io, n_in_io, out_io, n_out_io);
+    bool corrected = false;
     for (int k = 0; rc == 0; k++) {
         char set[4096];
         snprintf(set, sizeof(set), "%s/test_data_set_%d", dir, k);
@@ -568,6 +658,11 @@ test_child(const char *dir, const struct test_opts *o, FILE *log)
             if (!g)
                 rc = -1;
         }
+        if (rc == 0 && o->errata) {
+            int applied = apply_errata(o->errata, dir, k, &d);
+            corrected |= applied == 1;
+            rc = applied < 0 ? -1 : 0;
+        }
         bool loaded = g != NULL;
         if (rc == 0)
             rc = bind_to_data(g, &d);
@@ -595,7 +690,7 @@ test_child(const char *dir, const struct test_opts *o, FILE *log)
     fe_io_free(in_io, n_in_io);
     fe_io_free(out_io, n_out_io);
     if (rc == 0)
-        return CHILD_PASS;
+        return corrected ? CHILD_PASS_ERRATA : CHILD_PASS;
     if (log_contains(log, "not supported") || log_contains(log, "unsupported"))
         return CHILD_UNSUPPORTED;
     return CHILD_FAIL;
@@ -621,10 +716,12 @@ start_test(const char *dir, const struct test_opts *o, FILE *log)
     return pid;
 }
 
-/* Classify a finished child and read its messages into message. */
+/* Classify a finished child and read its messages into message.
+ * corrected receives whether it passed against errata outputs. */
 static enum result
-finish_test(int status, FILE *log, char *message, size_t size)
+finish_test(int status, FILE *log, char *message, size_t size, bool *corrected)
 {
+    *corrected = false;
     rewind(log);
     size_t n = fread(message, 1, size - 1, log);
     message[n] = 0;
@@ -636,6 +733,9 @@ finish_test(int status, FILE *log, char *message, size_t size)
     }
     switch (WEXITSTATUS(status)) {
     case CHILD_PASS:
+        return RESULT_PASSED;
+    case CHILD_PASS_ERRATA:
+        *corrected = true;
         return RESULT_PASSED;
     case CHILD_FAIL:
         return RESULT_FAILED;
@@ -716,20 +816,6 @@ collect(int argc, char **argv, int *n, bool *missing)
     return list;
 }
 
-/* "suite/test" for ".../data/suite/test": the last two path components. */
-static const char *
-base_name(const char *path)
-{
-    const char *end = path + strlen(path);
-    while (end > path && end[-1] == '/')
-        end--;
-    int slashes = 0;
-    for (const char *p = end; p > path; p--)
-        if (p[-1] == '/' && ++slashes == 2)
-            return p;
-    return path;
-}
-
 /* The first error line of text (or its first line), with | made safe. */
 static void
 first_line(const char *text, char *out, size_t size)
@@ -797,6 +883,7 @@ tool_test_onnx_main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"report", required_argument, NULL, 'r'},
         {"baseline", required_argument, NULL, 'b'},
+        {"errata", required_argument, NULL, 'e'},
         {"verbose", no_argument, NULL, 'v'},
         {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -833,6 +920,9 @@ tool_test_onnx_main(int argc, char **argv)
             break;
         case 'b':
             o.baseline = optarg;
+            break;
+        case 'e':
+            o.errata = optarg;
             break;
         case 'v':
             o.verbose = true;
@@ -890,11 +980,20 @@ tool_test_onnx_main(int argc, char **argv)
                 "tests with\n`--baseline` on this file and fails when a test "
                 "listed as passed\nno longer passes.  Tolerances: rtol 1e-3, "
                 "atol 1e-7, integers and\nbooleans exact.\n\n");
+        if (o.errata)
+            fprintf(report,
+                    "A row whose message says \"expected outputs from the "
+                    "errata folder\"\ncompares with corrected outputs "
+                    "given by `--errata`; onnxc keeps them in\n"
+                    "tests/conformance/errata, whose README says why each "
+                    "one differs.\n\n");
         fprintf(report, "| test | result | message |\n| --- | --- | --- |\n");
     }
     enum result *results = calloc((size_t)n + 1, sizeof(enum result));
     char **messages = calloc((size_t)n + 1, sizeof(char *));
     bool *done = calloc((size_t)n + 1, sizeof(bool));
+    bool *corrected = calloc((size_t)n + 1, sizeof(bool));
+    int n_corrected = 0;
     struct running *slots = calloc((size_t)o.jobs, sizeof(struct running));
     int started = 0, finished = 0, printed = 0, active = 0;
     while (finished < n) {
@@ -929,8 +1028,8 @@ tool_test_onnx_main(int argc, char **argv)
                 continue;
             char message[4096];
             int idx = slots[k].index;
-            results[idx] =
-                finish_test(status, slots[k].log, message, sizeof(message));
+            results[idx] = finish_test(status, slots[k].log, message,
+                                       sizeof(message), &corrected[idx]);
             messages[idx] = strdup(message);
             done[idx] = true;
             fclose(slots[k].log);
@@ -945,9 +1044,14 @@ tool_test_onnx_main(int argc, char **argv)
             char line[512];
             counts[r]++;
             first_line(messages[i], line, sizeof(line));
+            if (corrected[i]) {
+                snprintf(line, sizeof(line),
+                         "expected outputs from the errata folder");
+                n_corrected++;
+            }
+            bool quiet = r == RESULT_PASSED && !corrected[i];
             printf("%-12s %s%s%s\n", result_names[r], base_name(tests[i]),
-                   r == RESULT_PASSED ? "" : ": ",
-                   r == RESULT_PASSED ? "" : line);
+                   quiet ? "" : ": ", quiet ? "" : line);
             if (o.verbose && r != RESULT_PASSED)
                 fputs(messages[i], stdout);
             if (r != RESULT_PASSED &&
@@ -958,7 +1062,7 @@ tool_test_onnx_main(int argc, char **argv)
             }
             if (report)
                 fprintf(report, "| %s | %s | %s |\n", base_name(tests[i]),
-                        result_names[r], r == RESULT_PASSED ? "" : line);
+                        result_names[r], quiet ? "" : line);
             fflush(stdout);
             free(messages[i]);
             free(tests[i]);
@@ -966,16 +1070,25 @@ tool_test_onnx_main(int argc, char **argv)
     }
     free(slots);
     free(done);
+    free(corrected);
     free(messages);
     free(results);
     free(tests);
     printf("%d passed, %d failed, %d unsupported, %d crashed\n",
            counts[RESULT_PASSED], counts[RESULT_FAILED],
            counts[RESULT_UNSUPPORTED], counts[RESULT_CRASHED]);
+    if (n_corrected)
+        printf("%d of the passed tests expected outputs from %s\n", n_corrected,
+               o.errata);
     if (report) {
         fprintf(report, "\n%d passed, %d failed, %d unsupported, %d crashed\n",
                 counts[RESULT_PASSED], counts[RESULT_FAILED],
                 counts[RESULT_UNSUPPORTED], counts[RESULT_CRASHED]);
+        if (n_corrected)
+            fprintf(report,
+                    "%d of the passed tests expected outputs from the "
+                    "errata folder\n",
+                    n_corrected);
         fclose(report);
     }
     rmdir(o.tmpdir);
