@@ -14,11 +14,11 @@
 
 /*
  * The newest IR version and default-domain opset that onnxc accepts (those
- * of ONNX 1.17).  A newer model is rejected, not guessed at, because a
+ * of ONNX 1.20).  A newer model is rejected, not guessed at, because a
  * newer opset can change what an op means.
  */
-#define FE_MAX_IR_VERSION 10
-#define FE_MAX_OPSET 22
+#define FE_MAX_IR_VERSION 13
+#define FE_MAX_OPSET 25
 
 /*
  * Load an ONNX model file into a new IR graph.  External data is read

@@ -289,8 +289,8 @@ default_opset(const struct fe_loader *ld, int *opset)
                              ld->display_name, o->domain ? o->domain : "",
                              (long long)version);
         if (fe_is_default_domain(o->domain) && version > FE_MAX_OPSET)
-            return ir_errorf("'%s': opset %lld is newer than onnxc supports "
-                             "(max %d)",
+            return ir_errorf("'%s': opset %lld is not supported (onnxc "
+                             "implements the default domain up to opset %d)",
                              ld->display_name, (long long)version,
                              FE_MAX_OPSET);
         if (fe_is_default_domain(o->domain))
@@ -351,8 +351,8 @@ check_model(const Onnx__ModelProto *m, const char *name)
                          "missing",
                          name);
     if (m->ir_version > FE_MAX_IR_VERSION)
-        return ir_errorf("'%s': IR version %lld is newer than onnxc supports "
-                         "(max %d)",
+        return ir_errorf("'%s': IR version %lld is not supported (onnxc "
+                         "reads IR versions up to %d)",
                          name, (long long)m->ir_version, FE_MAX_IR_VERSION);
     if (!m->graph)
         return ir_errorf("'%s' is not a valid ONNX model: it has no graph",

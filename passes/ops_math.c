@@ -369,9 +369,15 @@ int_product_infer(struct ir_graph *g, struct ir_op *op)
     }
     const struct ir_value *y_zp = pass_operand(g, op, o.y_zp);
     enum ir_dtype y = y_zp ? y_zp->dtype : IR_DTYPE_UINT8;
-    if (check_per_row(g, op, o.a_scale, IR_DTYPE_FLOAT, rows, "A's scale") ||
-        check_per_row(g, op, o.b_scale, IR_DTYPE_FLOAT, cols, "B's scale") ||
-        check_per_row(g, op, o.y_scale, IR_DTYPE_FLOAT, 1, "Y's scale") ||
+    /* Opset 21 allows float16 and bfloat16 scales, all of one dtype. */
+    const struct ir_value *a_scale = pass_operand(g, op, o.a_scale);
+    enum ir_dtype ts = a_scale ? a_scale->dtype : IR_DTYPE_FLOAT;
+    bool half = ts == IR_DTYPE_FLOAT16 || ts == IR_DTYPE_BFLOAT16;
+    if (!half || op->opset < 21)
+        ts = IR_DTYPE_FLOAT;
+    if (check_per_row(g, op, o.a_scale, ts, rows, "A's scale") ||
+        check_per_row(g, op, o.b_scale, ts, cols, "B's scale") ||
+        check_per_row(g, op, o.y_scale, ts, 1, "Y's scale") ||
         check_per_row(g, op, o.y_zp, y, 1, "Y's zero point"))
         return -1;
     if (y != IR_DTYPE_UINT8 && y != IR_DTYPE_INT8)

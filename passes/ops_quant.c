@@ -1,6 +1,6 @@
 /*
  * Shape inference and kernel parameters of linear quantization:
- * QuantizeLinear and DequantizeLinear (opsets 10 and 13, per-tensor or
+ * QuantizeLinear and DequantizeLinear (opsets 10 to 25, per-tensor or
  * per-axis) and DynamicQuantizeLinear (opset 11).
  */
 #include "passes.h"
@@ -10,9 +10,12 @@ int pass_quant_infer(struct ir_graph *g, struct ir_op *op);
 int pass_quant_encode(const struct ir_graph *g, const struct ir_op *op,
                       struct pass_params *p);
 
+/* The quantized dtypes of op: 8-bit and int32, and 16-bit from opset 21. */
 static bool
-is_quantized(enum ir_dtype t)
+is_quantized(const struct ir_op *op, enum ir_dtype t)
 {
+    if (t == IR_DTYPE_INT16 || t == IR_DTYPE_UINT16)
+        return op->opset >= 21;
     return t == IR_DTYPE_INT8 || t == IR_DTYPE_UINT8 || t == IR_DTYPE_INT32;
 }
 
@@ -47,6 +50,36 @@ quant_axis(const struct ir_graph *g, const struct ir_op *op, int64_t *inner,
     return 0;
 }
 
+/*
+ * Reject the attributes of opsets 21 to 25 that change the computation in
+ * ways the kernel does not implement: blocked scales, and a float32
+ * scale used at another precision or producing another output dtype.
+ */
+static int
+check_attributes(const struct ir_graph *g, const struct ir_op *op)
+{
+    int64_t block_size = ir_op_int(op, "block_size", 0);
+    if (block_size != 0)
+        return ir_error(g, op, IR_NONE,
+                        "block_size %lld is not supported (only per-tensor "
+                        "and per-axis scales are)",
+                        (long long)block_size);
+    int64_t precision = ir_op_int(op, "precision", 0);
+    if (op->kind == IR_OP_QUANTIZE_LINEAR && precision != 0 &&
+        precision != IR_DTYPE_FLOAT)
+        return ir_error(g, op, IR_NONE,
+                        "precision %lld is not supported (only float32 "
+                        "division is)",
+                        (long long)precision);
+    int64_t output_dtype = ir_op_int(op, "output_dtype", 0);
+    if (op->kind == IR_OP_DEQUANTIZE_LINEAR && output_dtype != 0 &&
+        output_dtype != IR_DTYPE_FLOAT)
+        return ir_error(g, op, IR_NONE,
+                        "output_dtype %lld is not supported (float32 is)",
+                        (long long)output_dtype);
+    return 0;
+}
+
 int
 pass_quant_infer(struct ir_graph *g, struct ir_op *op)
 {
@@ -72,23 +105,51 @@ pass_quant_infer(struct ir_graph *g, struct ir_op *op)
         return ir_error(g, op, IR_NONE, "input 1, the scale, is missing");
     if (scale->dtype != IR_DTYPE_FLOAT)
         return ir_error(g, op, op->operands[1],
-                        "the scale has dtype %s; float32 is supported",
+                        "the scale has dtype %s, which is not supported "
+                        "(float32 is)",
                         ir_dtype_name(scale->dtype));
+    if (check_attributes(g, op) != 0)
+        return -1;
     if (quantize ? x->dtype != IR_DTYPE_FLOAT && x->dtype != IR_DTYPE_INT32
-                 : !is_quantized(x->dtype))
+                 : !is_quantized(op, x->dtype))
         return ir_error(
             g, op, op->operands[0], "input 0 of dtype %s is not supported (%s)",
             ir_dtype_name(x->dtype),
-            quantize ? "float32 and int32 are" : "int8, uint8 and int32 are");
+            quantize ? "float32 and int32 are"
+                     : "int8, uint8, int32, and from opset 21 int16 and "
+                       "uint16 are");
     enum ir_dtype q = quantize ? IR_DTYPE_UINT8 : x->dtype;
-    if (zp) {
-        if (!is_quantized(zp->dtype) || zp->dtype == IR_DTYPE_INT32 ||
-            (!quantize && zp->dtype != x->dtype))
+    int64_t output_dtype = ir_op_int(op, "output_dtype", 0);
+    if (quantize && output_dtype != 0) {
+        if (output_dtype < 0 || output_dtype == IR_DTYPE_INT32 ||
+            !is_quantized(op, (enum ir_dtype)output_dtype))
+            return ir_error(g, op, IR_NONE,
+                            "output_dtype %lld is not supported (int8, "
+                            "uint8, int16 and uint16 are)",
+                            (long long)output_dtype);
+        if (zp && zp->dtype != output_dtype)
             return ir_error(g, op, op->operands[2],
-                            "the zero point has dtype %s; expected %s",
+                            "the zero point has dtype %s, but output_dtype "
+                            "is %s",
                             ir_dtype_name(zp->dtype),
-                            quantize ? "int8 or uint8"
-                                     : ir_dtype_name(x->dtype));
+                            ir_dtype_name((enum ir_dtype)output_dtype));
+        q = (enum ir_dtype)output_dtype;
+    }
+    if (zp) {
+        if (!quantize && zp->dtype != x->dtype)
+            return ir_error(g, op, op->operands[2],
+                            "the zero point has dtype %s; expected %s, the "
+                            "dtype of x",
+                            ir_dtype_name(zp->dtype), ir_dtype_name(x->dtype));
+        if (quantize &&
+            (!is_quantized(op, zp->dtype) || zp->dtype == IR_DTYPE_INT32))
+            return ir_error(g, op, op->operands[2],
+                            "the zero point has dtype %s, which is not "
+                            "supported (%s)",
+                            ir_dtype_name(zp->dtype),
+                            op->opset >= 21
+                                ? "int8, uint8, int16 and uint16 are"
+                                : "int8 and uint8 are");
         if (!ir_shape_equal(&zp->shape, &scale->shape))
             return ir_error(g, op, op->operands[2],
                             "the zero point's shape differs from the scale's");

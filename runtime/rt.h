@@ -104,6 +104,10 @@ rt_load_f64(const void *p, int32_t dtype, int64_t i)
         return ((const float *)p)[i];
     case RT_DOUBLE:
         return ((const double *)p)[i];
+    case RT_FLOAT16:
+        return rt_f16_to_double(((const uint16_t *)p)[i]);
+    case RT_BFLOAT16:
+        return rt_bf16_to_double(((const uint16_t *)p)[i]);
     case RT_INT8:
         return ((const int8_t *)p)[i];
     case RT_UINT8:

@@ -10,7 +10,7 @@ axis (negative axes too), for int8, uint8 and int32 data, and values
 must match exactly.  The integer products are checked against numpy's
 int64 matmul, with per-row zero points and batches.  A scale of the wrong length, a zero point of another shape or
 dtype, a float16 input and per-row zero points of a 3-D A must fail
-with a clear message.
+with a clear message.  QLinearMatMul takes float16 scales from opset 21.
 """
 
 import os
@@ -24,7 +24,8 @@ from one_node import check_error, parse_args, run_node  # noqa: E402
 
 ELEM = {np.float32: TensorProto.FLOAT, np.int8: TensorProto.INT8, np.int64: TensorProto.INT64,
         np.uint8: TensorProto.UINT8, np.int32: TensorProto.INT32,
-        np.float16: TensorProto.FLOAT16}
+        np.float16: TensorProto.FLOAT16, np.int16: TensorProto.INT16,
+        np.uint16: TensorProto.UINT16}
 
 
 def info(dtype):
@@ -40,14 +41,14 @@ def per_axis(v, shape, axis):
     return v.reshape(dims)
 
 
-def run(onnxc, work, name, op, feeds, out_dtypes, **attrs):
+def run(onnxc, work, name, op, feeds, out_dtypes, opset=13, **attrs):
     names = [k for k, v in feeds.items() if v is not None]
     node = helper.make_node(op, names, ["y%d" % i for i in range(len(out_dtypes))],
                             name="q", **attrs)
     inputs = [(k, ELEM[feeds[k].dtype.type], list(feeds[k].shape)) for k in names]
     outputs = [("y%d" % i, ELEM[t], None) for i, t in enumerate(out_dtypes)]
     return run_node(onnxc, work, name, node, inputs, outputs,
-                    {k: feeds[k] for k in names}, 13)
+                    {k: feeds[k] for k in names}, opset)
 
 
 def check_products(onnxc, work, rng):
@@ -81,6 +82,87 @@ def check_products(onnxc, work, rng):
         ok = got is not None and np.array_equal(got["y0"], want)
         print("QLinearMatMul %s x %s: %s" % (sa, sb, "ok" if ok else "FAILED\n" + (err or "")))
         failures += not ok
+    return failures + check_half_scales(onnxc, work, rng)
+
+
+def check_half_scales(onnxc, work, rng):
+    """QLinearMatMul-21 with float16 scales, on products large enough that
+    many outputs saturate, and the same model at opset 13, which allows
+    only float32 scales."""
+    a = rng.integers(-128, 127, (4, 6), endpoint=True).astype(np.int8)
+    b = rng.integers(-128, 127, (6, 5), endpoint=True).astype(np.int8)
+    az, bz, yz = np.array(-14, np.int8), np.array(-13, np.int8), np.array(-9, np.int8)
+    scales = [np.array(v, np.float16) for v in (0.0066, 0.00705, 0.004)]
+    feeds = {"a": a, "as": scales[0], "az": az, "b": b, "bs": scales[1], "bz": bz,
+             "ys": scales[2], "yz": yz}
+    product = np.matmul(a.astype(np.int64) - az, b.astype(np.int64) - bz)
+    mult = np.float64(scales[0]) * np.float64(scales[1]) / np.float64(scales[2])
+    exact = np.rint(product * mult) + yz
+    want = np.clip(exact, -128, 127).astype(np.int8)
+    got, err = run(onnxc, work, "qlh", "QLinearMatMul", feeds, [np.int8], opset=21)
+    ok = got is not None and np.array_equal(got["y0"], want)
+    print("QLinearMatMul float16 scales (%d of 20 saturate): %s"
+          % (np.count_nonzero(exact != want), "ok" if ok else "FAILED\n" + (err or "")))
+    failures = not ok
+    got, err = run(onnxc, work, "qlh13", "QLinearMatMul", feeds, [np.int8], opset=13)
+    failures += not check_error("float16 scale at opset 13", got, err,
+                                ["A's scale has dtype f16; expected f32"])
+    return failures
+
+
+def check_opset21(onnxc, work, x):
+    """16-bit quantization and output_dtype (opset 21), and the opset 21
+    to 25 attributes that onnxc rejects: block_size, precision and
+    DequantizeLinear's output_dtype."""
+    failures = 0
+    scale = np.array(0.01, np.float32)
+    for qtype in (np.int16, np.uint16):
+        zp = np.array(100, qtype)
+        want = np.clip(np.rint(np.divide(x, scale)) + np.float32(100),
+                       info(qtype).min, info(qtype).max).astype(qtype)
+        name = np.dtype(qtype).name
+        got, err = run(onnxc, work, "q21" + name, "QuantizeLinear",
+                       {"x": x, "s": scale, "z": zp}, [qtype], opset=21)
+        ok = got is not None and np.array_equal(got["y0"], want)
+        print("QuantizeLinear-21 %s: %s" % (name, "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+        got, err = run(onnxc, work, "dq21" + name, "DequantizeLinear",
+                       {"x": want, "s": scale, "z": zp}, [np.float32], opset=21)
+        want_dq = (want.astype(np.float32) - np.float32(100)) * scale
+        ok = got is not None and np.array_equal(got["y0"], want_dq)
+        print("DequantizeLinear-21 %s: %s" % (name, "ok" if ok else "FAILED\n" + (err or "")))
+        failures += not ok
+
+    # output_dtype without a zero point picks int8 instead of uint8.
+    want = np.clip(np.rint(np.divide(x, np.float32(2))), -128, 127).astype(np.int8)
+    got, err = run(onnxc, work, "q21out", "QuantizeLinear",
+                   {"x": x, "s": np.array(2, np.float32)}, [np.int8], opset=21,
+                   output_dtype=TensorProto.INT8)
+    ok = got is not None and got["y0"].dtype == np.int8 and np.array_equal(got["y0"], want)
+    print("QuantizeLinear-21 output_dtype int8: %s" % ("ok" if ok else "FAILED\n" + (err or "")))
+    failures += not ok
+
+    x8 = np.zeros(4, np.uint8)
+    errors = [
+        ("int16 zero point at opset 13", "QuantizeLinear", 13, {},
+         {"x": x, "s": scale, "z": np.array(0, np.int16)}, [np.int16],
+         ["the zero point has dtype i16, which is not supported (int8 and uint8 are)"]),
+        ("block_size", "QuantizeLinear", 21, {"block_size": 2},
+         {"x": x, "s": scale}, [np.uint8], ["block_size 2 is not supported"]),
+        ("precision", "QuantizeLinear", 23, {"precision": TensorProto.FLOAT16},
+         {"x": x, "s": scale}, [np.uint8], ["precision 10 is not supported"]),
+        ("output_dtype against zero point", "QuantizeLinear", 21,
+         {"output_dtype": TensorProto.INT8},
+         {"x": x, "s": scale, "z": np.array(0, np.uint8)}, [np.int8],
+         ["the zero point has dtype u8, but output_dtype is i8"]),
+        ("dequantize output_dtype", "DequantizeLinear", 23,
+         {"output_dtype": TensorProto.FLOAT16},
+         {"x": x8, "s": scale}, [np.float16], ["output_dtype 10 is not supported"]),
+    ]
+    for label, op, opset, attrs, feeds, out, needles in errors:
+        got, err = run(onnxc, work, "e21" + label.replace(" ", "_"), op, feeds, out,
+                       opset=opset, **attrs)
+        failures += not check_error(label, got, err, needles)
     return failures
 
 
@@ -158,6 +240,7 @@ def main():
         failures += not ok
 
     failures += check_products(onnxc, work, rng)
+    failures += check_opset21(onnxc, work, x)
 
     errors = [
         ("scale length", "QuantizeLinear",
@@ -170,7 +253,7 @@ def main():
         ("zero point dtype", "DequantizeLinear",
          {"x": np.zeros(3, np.uint8), "s": np.array(1, np.float32),
           "z": np.array(0, np.int8)},
-         ["the zero point has dtype i8; expected u8"]),
+         ["the zero point has dtype i8; expected u8, the dtype of x"]),
         ("float16 input", "QuantizeLinear",
          {"x": np.zeros(3, np.float16), "s": np.array(1, np.float32)},
          ["dtype f16 is not supported"]),
