@@ -37,7 +37,8 @@ static const char test_usage[] =
     "  --baseline FILE       a report from an earlier run: fail when a test\n"
     "                        it lists as passed no longer passes\n"
     "  --errata DIR          corrected expected outputs: DIR/SUITE/TEST/\n"
-    "                        test_data_set_N/ holds copies of the inputs and\n"
+    "                        test_data_set_N/ contains copies of the inputs "
+    "and\n"
     "                        the outputs to expect instead, used only when\n"
     "                        the inputs match the test's byte for byte\n"
     "  -j, --jobs N          run N tests at a time (default 1)\n"
@@ -139,8 +140,8 @@ load_files(const char *dir, const char *prefix, struct tool_tensor *t, int *n)
     return 0;
 }
 
-/* Whether two input tensors hold the same data.  The backend data stores
- * bfloat16 as uint16, so those two types match each other. */
+/* Whether two input tensors contain the same data.  The backend data
+ * stores bfloat16 as uint16, so those two types match each other. */
 static bool
 same_tensor(const struct tool_tensor *a, const struct tool_tensor *b)
 {
@@ -161,7 +162,7 @@ same_tensor(const struct tool_tensor *a, const struct tool_tensor *b)
  * Replace the expected outputs of data set k of test dir with the ones in
  * the errata folder, if it has this data set.  Returns 1 when it replaced
  * them, 0 when the folder has no correction for this data set, and -1
- * when the correction exists but its inputs differ from the test's.
+ * when the correction cannot be read or its inputs differ from the test's.
  */
 static int
 apply_errata(const char *errata, const char *dir, int k, struct data_set *d)
